@@ -1,0 +1,24 @@
+/*
+ * targets.h - what `ipckit bench` measures, one row a transport.
+ * "{path}" becomes a fresh path and "{key}" a fresh number.  A one-way
+ * transport (pipe, fifo) names a second URL for the way back.
+ */
+#ifndef IPK_BENCH_TARGETS_H
+#define IPK_BENCH_TARGETS_H
+
+struct bench_target {
+	const char *name;
+	const char *fwd;  /* listen URL (pair URL when pair is set) */
+	const char *back; /* second channel for replies; NULL when duplex */
+	int pair;         /* made with ipk_pair before fork */
+	int accept;       /* the listener accepts a connection */
+};
+
+static const struct bench_target bench_targets[] = {
+        {"pipe", "pipe:", "pipe:", 1, 0},
+        {"fifo", "fifo:{path}-a", "fifo:{path}-b", 0, 0},
+};
+
+#define BENCH_NTARGETS (sizeof(bench_targets) / sizeof(bench_targets[0]))
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * ipckit.h - the one public header of ipckit, a message API over every
+ * classic Linux IPC mechanism.  An endpoint is a URL ("fifo:/run/x",
+ * "mq:/orders", "tcp://127.0.0.1:9000"); a channel moves whole messages.
+ * Every function that can fail returns a negative errno value.
+ */
+#ifndef IPCKIT_H
+#define IPCKIT_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(IPK_BUILDING)
+#define IPK_API __attribute__((visibility("default")))
+#else
+#define IPK_API
+#endif
+
+#define IPK_VERSION_MAJOR 0
+#define IPK_VERSION_MINOR 1
+#define IPK_VERSION_PATCH 0
+
+/* Default largest message a channel accepts (?max= changes it). */
+#define IPK_DEFAULT_MAX (16u << 20)
+/* Default wait of ipk_dial / ipk_listen for a peer, ms (?timeout=). */
+#define IPK_DEFAULT_TIMEOUT 10000
+/* Bytes of the length prefix on byte-stream transports. */
+#define IPK_FRAME_HEADER 4
+
+typedef struct ipk_chan ipk_chan;
+
+/*
+ * Who sent a message.  pid/uid/gid come from the kernel (SO_PEERCRED) on
+ * Unix sockets and are -1 where unknown; addr is a datagram sender.
+ */
+struct ipk_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
+
+/*
+ * The general message.  For send, buf/len is the payload; for receive, buf
+ * has room for len bytes and len becomes the message's length (or, after
+ * -EMSGSIZE, the size a buffer needs, where the mechanism can tell).
+ */
+struct ipk_msg {
+	void *buf;
+	size_t len;
+	long type;             /* sysvmsg: type to send; selector on receive */
+	unsigned prio;         /* mq: priority */
+	int *fds;              /* unix*: descriptors to pass / room for them */
+	size_t nfds;           /* in: count (send) or room (recv); out: got */
+	struct ipk_peer *peer; /* recv: filled when not NULL */
+};
+
+/*
+ * ipk_listen - create (or bind) the endpoint named by url and own it.
+ * The object is made exclusively with mode 0600 unless ?mode= says
+ * otherwise, and removed again by ipk_close unless ?keep.  An object left
+ * by a dead owner is taken over; a live one is -EADDRINUSE.
+ * Does not block beyond the system calls.  Returns 0 and *out, or
+ * -EPROTONOSUPPORT (scheme), -EINVAL (URL, option), -EEXIST (something
+ * else is at that name), -EPERM (it belongs to someone else or is open to
+ * group/others), -EADDRINUSE, or the errno of the failing call.
+ */
+IPK_API int ipk_listen(const char *url, ipk_chan **out);
+
+/*
+ * ipk_dial - open an existing endpoint (connect to a listener).  Waits up
+ * to ?timeout= ms (default IPK_DEFAULT_TIMEOUT, -1 forever, 0 not at all)
+ * for the listener to appear.  Never removes anything.  Returns 0 and
+ * *out, -ETIMEDOUT, -ENOENT, -EPERM, or the errno of the failing call.
+ */
+IPK_API int ipk_dial(const char *url, ipk_chan **out);
+
+/*
+ * ipk_accept - take the next connection of a listening channel.  Blocks
+ * up to timeout_ms.  -ENOTSUP on mechanisms without connections.
+ */
+IPK_API int ipk_accept(ipk_chan *listener, ipk_chan **out, int timeout_ms);
+
+/*
+ * ipk_pair - make two connected channels at once ("pipe:": *a reads and
+ * *b writes).  Typically followed by fork(); each process then calls
+ * ipk_close on the end it does not use.  Descriptors are close-on-exec.
+ */
+IPK_API int ipk_pair(const char *url, ipk_chan **a, ipk_chan **b);
+
+/*
+ * ipk_send - send one whole message of len bytes.  Blocks up to
+ * timeout_ms (-1 forever, 0 never).  Returns 0 or: -EMSGSIZE (too big
+ * for the channel; nothing sent), -ETIMEDOUT / -EAGAIN (nothing sent),
+ * -EPIPE (the peer is gone), -ENOTSUP (this end cannot send).  A message
+ * the kernel took only part of before the deadline is finished by the
+ * next send or by ipk_close: a peer never sees part of a message.
+ */
+IPK_API int ipk_send(ipk_chan *ch, const void *buf, size_t len, int timeout_ms);
+
+/*
+ * ipk_recv - receive one whole message into buf.  Blocks up to
+ * timeout_ms.  Returns its length, or: -EMSGSIZE (cap is too small; the
+ * message stays for a bigger buffer, or, when it is above the channel's
+ * maximum, the channel is closed), -ETIMEDOUT, -EPIPE (the peer is gone),
+ * -ECONNRESET (the peer went away in the middle of a message).
+ */
+IPK_API ssize_t ipk_recv(ipk_chan *ch, void *buf, size_t cap, int timeout_ms);
+
+/* ipk_sendmsg - ipk_send with the metadata of struct ipk_msg. */
+IPK_API int ipk_sendmsg(ipk_chan *ch, const struct ipk_msg *m, int timeout_ms);
+
+/*
+ * ipk_recvmsg - ipk_recv with the metadata of struct ipk_msg; m->len is
+ * set to the length received (or needed, after -EMSGSIZE).
+ */
+IPK_API ssize_t ipk_recvmsg(ipk_chan *ch, struct ipk_msg *m, int timeout_ms);
+
+/*
+ * ipk_send_batch - send n messages with as few system calls as the
+ * mechanism allows.  Returns how many were sent (n unless the deadline
+ * passed or the peer went away after some), or a negative errno when
+ * none was.
+ */
+IPK_API int ipk_send_batch(ipk_chan *ch, const struct iovec *msgs, size_t n,
+                           int timeout_ms);
+
+/* ipk_fd - a descriptor to poll for readability, or -ENOTSUP. */
+IPK_API int ipk_fd(const ipk_chan *ch);
+
+/* ipk_max - the largest message this channel sends or receives. */
+IPK_API size_t ipk_max(const ipk_chan *ch);
+
+/* ipk_scheme - the URL scheme of the channel ("fifo"). */
+IPK_API const char *ipk_scheme(const ipk_chan *ch);
+
+/*
+ * ipk_shutdown - no more sends on this end; the peer reads what was sent,
+ * then -EPIPE.  -ENOTSUP where the mechanism has no half-close.
+ */
+IPK_API int ipk_shutdown(ipk_chan *ch);
+
+/*
+ * ipk_close - flush what a timed-out send left (up to ?timeout= ms),
+ * remove what ipk_listen created (unless ?keep), and free the channel.
+ * NULL is ignored.
+ */
+IPK_API void ipk_close(ipk_chan *ch);
+
+/* ipk_strerror - text for a negative (or positive) errno value. */
+IPK_API const char *ipk_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

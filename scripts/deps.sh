@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the build and test dependencies that a fresh Debian box lacks:
+# Criterion for the suites; socat, netcat, ipcmk/ipcs (util-linux),
+# python3-sysv-ipc, iproute2 and setpriv as real peers for interop tests.
+set -e
+need=""
+pkg-config --exists criterion 2>/dev/null || need="$need libcriterion-dev"
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+command -v socat >/dev/null 2>&1 || need="$need socat"
+command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
+/usr/bin/python3 -c 'import sysv_ipc' 2>/dev/null || need="$need python3-sysv-ipc"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "missing:$need" >&2
+	echo "run: sudo apt-get install -y$need" >&2
+	exit 1
+fi
+echo "installing:$need"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq $need >/dev/null

@@ -1,0 +1,302 @@
+/*
+ * chan.c - the public API: checks arguments once, parses the URL and the
+ * options every channel has, then calls the transport's vtable.  A NULL
+ * method is -ENOTSUP; a channel with a sticky error returns it.
+ */
+#include "transport.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const chan_options[] = {"mode", "max",     "raw",
+                                           "keep", "timeout", NULL};
+
+static bool
+chan_known(const char *const *list, const char *key)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, key) == 0)
+			return true;
+	return false;
+}
+
+static int
+chan_flag(const struct ipk_url *u, const char *key, unsigned bit,
+          unsigned *flags)
+{
+	int on = ipk__url_flag(u, key);
+	if (on > 0)
+		*flags |= bit;
+	return on;
+}
+
+static int
+chan_options_parse(struct ipk_chan *c, const struct ipk_url *u)
+{
+	for (size_t i = 0; i < u->nq; i++)
+		if (!chan_known(chan_options, u->q[i].key) &&
+		    !chan_known(c->tp->options, u->q[i].key))
+			return -EINVAL;
+	long long mode = 0600, max = IPK_DEFAULT_MAX;
+	long long timeout = IPK_DEFAULT_TIMEOUT;
+	if (ipk__url_num(u, "mode", 0, 0777, &mode) < 0 ||
+	    ipk__url_num(u, "max", 0, UINT32_MAX, &max) < 0 ||
+	    ipk__url_num(u, "timeout", -1, INT_MAX, &timeout) < 0)
+		return -EINVAL;
+	c->mode = (mode_t)mode;
+	c->max = (size_t)max;
+	c->timeout = (int)timeout;
+	if (chan_flag(u, "raw", IPK__RAW, &c->flags) < 0 ||
+	    chan_flag(u, "keep", IPK__KEEP, &c->flags) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int
+chan_new(const struct ipk_url *u, struct ipk_chan **out)
+{
+	const struct ipk_transport *tp = ipk__transport_find(u->scheme);
+	if (!tp)
+		return -EPROTONOSUPPORT;
+	struct ipk_chan *c = calloc(1, tp->size);
+	if (!c)
+		return -ENOMEM;
+	c->tp = tp;
+	c->fd = -1;
+	int rc = chan_options_parse(c, u);
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+typedef int (*chan_setup_fn)(struct ipk_chan *, const struct ipk_url *);
+
+static int
+chan_open(const char *url, ipk_chan **out, bool listen)
+{
+	if (!url || !out)
+		return -EINVAL;
+	*out = NULL;
+	struct ipk_url u;
+	int rc = ipk__url_parse(url, &u);
+	if (rc < 0)
+		return rc;
+	struct ipk_chan *c;
+	rc = chan_new(&u, &c);
+	if (rc < 0)
+		goto out_url;
+	chan_setup_fn fn = listen ? c->tp->listen : c->tp->dial;
+	rc = fn ? fn(c, &u) : -ENOTSUP;
+	if (rc < 0) {
+		ipk__stream_free(c);
+		free(c);
+		goto out_url;
+	}
+	if (listen)
+		c->flags |= IPK__LISTENER;
+	*out = c;
+out_url:
+	ipk__url_free(&u);
+	return rc;
+}
+
+int
+ipk_listen(const char *url, ipk_chan **out)
+{
+	return chan_open(url, out, true);
+}
+
+int
+ipk_dial(const char *url, ipk_chan **out)
+{
+	return chan_open(url, out, false);
+}
+
+int
+ipk_pair(const char *url, ipk_chan **a, ipk_chan **b)
+{
+	if (!url || !a || !b)
+		return -EINVAL;
+	*a = *b = NULL;
+	struct ipk_url u;
+	int rc = ipk__url_parse(url, &u);
+	if (rc < 0)
+		return rc;
+	struct ipk_chan *ca = NULL, *cb = NULL;
+	if ((rc = chan_new(&u, &ca)) < 0 || (rc = chan_new(&u, &cb)) < 0)
+		goto out_free;
+	rc = ca->tp->pair ? ca->tp->pair(ca, cb, &u) : -ENOTSUP;
+	if (rc == 0) {
+		*a = ca, *b = cb;
+		ca = cb = NULL;
+	}
+out_free:
+	free(ca);
+	free(cb);
+	ipk__url_free(&u);
+	return rc;
+}
+
+int
+ipk_accept(ipk_chan *l, ipk_chan **out, int timeout_ms)
+{
+	if (!l || !out)
+		return -EINVAL;
+	*out = NULL;
+	if (!l->tp->accept || !(l->flags & IPK__LISTENER))
+		return -ENOTSUP;
+	struct ipk_chan *c = calloc(1, l->tp->size);
+	if (!c)
+		return -ENOMEM;
+	c->tp = l->tp;
+	c->fd = -1;
+	c->mode = l->mode;
+	c->max = l->max;
+	c->timeout = l->timeout;
+	c->flags = l->flags & ~(IPK__LISTENER | IPK__KEEP);
+	int rc = l->tp->accept(l, c, ipk__deadline(timeout_ms));
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static int
+chan_usable(const ipk_chan *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	return ch->broken;
+}
+
+int
+ipk_sendmsg(ipk_chan *ch, const struct ipk_msg *m, int timeout_ms)
+{
+	int rc = chan_usable(ch);
+	if (rc < 0)
+		return rc;
+	if (!m || (!m->buf && m->len) || (!m->fds && m->nfds))
+		return -EINVAL;
+	if (!ch->tp->send)
+		return -ENOTSUP;
+	if (m->len > ch->max)
+		return -EMSGSIZE;
+	return ch->tp->send(ch, m, ipk__deadline(timeout_ms));
+}
+
+int
+ipk_send(ipk_chan *ch, const void *buf, size_t len, int timeout_ms)
+{
+	struct ipk_msg m = {.buf = (void *)buf, .len = len};
+	return ipk_sendmsg(ch, &m, timeout_ms);
+}
+
+int
+ipk_send_batch(ipk_chan *ch, const struct iovec *msgs, size_t n, int timeout_ms)
+{
+	int rc = chan_usable(ch);
+	if (rc < 0)
+		return rc;
+	if ((!msgs && n) || n > INT_MAX)
+		return -EINVAL;
+	if (!ch->tp->send)
+		return -ENOTSUP;
+	int64_t deadline = ipk__deadline(timeout_ms);
+	if (ch->tp->send_batch)
+		return ch->tp->send_batch(ch, msgs, n, deadline);
+	size_t i = 0;
+	for (; i < n; i++) {
+		struct ipk_msg m = {.buf = msgs[i].iov_base,
+		                    .len = msgs[i].iov_len};
+		rc = m.len > ch->max ? -EMSGSIZE
+		                     : ch->tp->send(ch, &m, deadline);
+		if (rc < 0)
+			return i ? (int)i : rc;
+	}
+	return (int)i;
+}
+
+ssize_t
+ipk_recvmsg(ipk_chan *ch, struct ipk_msg *m, int timeout_ms)
+{
+	int rc = chan_usable(ch);
+	if (rc < 0)
+		return rc;
+	if (!m || (!m->buf && m->len) || (!m->fds && m->nfds))
+		return -EINVAL;
+	if (!ch->tp->recv)
+		return -ENOTSUP;
+	return ch->tp->recv(ch, m, ipk__deadline(timeout_ms));
+}
+
+ssize_t
+ipk_recv(ipk_chan *ch, void *buf, size_t cap, int timeout_ms)
+{
+	struct ipk_msg m = {.buf = buf, .len = cap};
+	return ipk_recvmsg(ch, &m, timeout_ms);
+}
+
+int
+ipk_fd(const ipk_chan *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	if (!(ch->tp->caps & IPK_CAP_FD) || ch->fd < 0)
+		return -ENOTSUP;
+	return ch->fd;
+}
+
+size_t
+ipk_max(const ipk_chan *ch)
+{
+	return ch ? ch->max : 0;
+}
+
+const char *
+ipk_scheme(const ipk_chan *ch)
+{
+	return ch ? ch->tp->scheme : NULL;
+}
+
+int
+ipk_shutdown(ipk_chan *ch)
+{
+	int rc = chan_usable(ch);
+	if (rc < 0)
+		return rc;
+	return ch->tp->shutdown ? ch->tp->shutdown(ch) : -ENOTSUP;
+}
+
+void
+ipk_close(ipk_chan *ch)
+{
+	if (!ch)
+		return;
+	if (ch->tx.len)
+		ipk__stream_flush(ch, ipk__deadline(ch->timeout));
+	if (ch->tp->close)
+		ch->tp->close(ch);
+	if (ch->fd >= 0)
+		close(ch->fd);
+	ipk__stream_free(ch);
+	free(ch);
+}
+
+const char *
+ipk_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err == 0)
+		return "Success";
+	const char *s = strerrordesc_np(err);
+	return s ? s : "Unknown error";
+}

@@ -1,0 +1,114 @@
+/*
+ * core.h - what the core shares with the transports: the channel object,
+ * parsed URLs, deadlines, and the full read/write loops of io.c.  Nothing
+ * here is public; every symbol is ipk__ and hidden.
+ */
+#ifndef IPK_CORE_H
+#define IPK_CORE_H
+
+#include "ipckit.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct ipk_transport;
+
+#define IPK_NEVER INT64_MAX
+#define IPK_URL_MAXQ 16
+
+/* A URL split in place: "scheme:rest?k=v&flag". */
+struct ipk_url {
+	char *buf; /* owned copy of the text */
+	const char *scheme;
+	const char *rest; /* after "scheme:" and an optional "//" */
+	size_t nq;
+	struct {
+		const char *key;
+		const char *val; /* NULL for a bare flag */
+	} q[IPK_URL_MAXQ];
+};
+
+int ipk__url_parse(const char *text, struct ipk_url *u);
+void ipk__url_free(struct ipk_url *u);
+const char *ipk__url_get(const struct ipk_url *u, const char *key);
+bool ipk__url_has(const struct ipk_url *u, const char *key);
+/* A bare flag (or =1 / =0): 1 set, 0 absent or =0, -EINVAL otherwise. */
+int ipk__url_flag(const struct ipk_url *u, const char *key);
+/* 0 absent (*out untouched), 1 found, -EINVAL malformed or out of range. */
+int ipk__url_num(const struct ipk_url *u, const char *key, long long lo,
+                 long long hi, long long *out);
+
+/* Byte-stream receive buffer: data[off, off+len) is unread. */
+struct ipk__rbuf {
+	char *data;
+	size_t cap, off, len;
+};
+
+/* Tail of a frame the kernel took only part of before the deadline. */
+struct ipk__pend {
+	char *data;
+	size_t len, off;
+};
+
+enum {
+	IPK__LISTENER = 1u << 0, /* made by ipk_listen: owns the object */
+	IPK__RAW = 1u << 1,      /* no framing on a byte stream */
+	IPK__KEEP = 1u << 2,     /* leave the object on close */
+	IPK__SOCK = 1u << 3,     /* fd is a socket: send with MSG_NOSIGNAL */
+	IPK__ATOMIC = 1u << 4,   /* frames must fit PIPE_BUF (many writers) */
+};
+
+struct ipk_chan {
+	const struct ipk_transport *tp;
+	int fd;
+	unsigned flags;
+	int broken;  /* sticky error: once set every operation returns it */
+	mode_t mode; /* ?mode= for created objects */
+	size_t max;  /* largest message, ?max= */
+	int timeout; /* ?timeout= for dial/open, ms */
+	struct ipk__rbuf rx;
+	struct ipk__pend tx;
+};
+
+/* Deadlines: absolute CLOCK_MONOTONIC ms; IPK_NEVER when timeout < 0. */
+int64_t ipk__now_ms(void);
+int64_t ipk__deadline(int timeout_ms);
+int ipk__remaining(int64_t deadline); /* for poll: -1 never, 0 passed */
+
+/* Wait for events on fd until the deadline: 0, -ETIMEDOUT or -errno. */
+int ipk__wait(int fd, short events, int64_t deadline);
+/* Sleep a little (backoff for retried opens); -ETIMEDOUT if past. */
+int ipk__backoff(int *step_ms, int64_t deadline);
+
+int ipk__set_nonblock(int fd);
+
+/*
+ * Byte streams (pipe, fifo, unix, tcp).  ipk__stream_send writes the
+ * frames of msgs (or raw bytes) whole, finishing an earlier partial frame
+ * first; it returns how many messages it sent or a negative errno when it
+ * sent none.  ipk__stream_recv returns one message (see ipk_recv).
+ */
+int ipk__stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+                     int64_t deadline);
+int ipk__stream_send1(struct ipk_chan *c, const struct ipk_msg *m,
+                      int64_t deadline);
+ssize_t ipk__stream_recv(struct ipk_chan *c, struct ipk_msg *m,
+                         int64_t deadline);
+/* Write what a timed-out send left; 0 when nothing is left. */
+int ipk__stream_flush(struct ipk_chan *c, int64_t deadline);
+/* True while a partial frame waits in c->tx or c->rx. */
+bool ipk__stream_midframe_rx(const struct ipk_chan *c);
+void ipk__stream_free(struct ipk_chan *c);
+
+/*
+ * Names without a slash live in the private runtime directory
+ * ($XDG_RUNTIME_DIR/ipckit or /tmp/ipckit-EUID, mode 0700, checked).
+ * Writes the full path to out; -ENAMETOOLONG, -EPERM (unsafe dir).
+ */
+int ipk__runtime_path(const char *name, char *out, size_t size);
+
+/* Owner-only checks on an open object: -EPERM when not ours or too open. */
+int ipk__check_owner(const struct stat *st, mode_t want);
+
+#endif

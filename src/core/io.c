@@ -1,0 +1,433 @@
+/*
+ * io.c - full read/write loops shared by every transport: deadlines,
+ * EINTR with the time left, partial writes, SIGPIPE kept from the caller,
+ * and the length-prefixed framing of byte streams (pipe, fifo, unix, tcp).
+ */
+#include "core.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RX_MIN (64u * 1024)
+#define BATCH_MAX 64 /* messages per writev */
+
+int64_t
+ipk__now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Timeout 0 maps to deadline 0 ("now"), which ipk__wait reports as EAGAIN. */
+int64_t
+ipk__deadline(int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return IPK_NEVER;
+	if (timeout_ms == 0)
+		return 0;
+	return ipk__now_ms() + timeout_ms;
+}
+
+int
+ipk__remaining(int64_t deadline)
+{
+	if (deadline == IPK_NEVER)
+		return -1;
+	int64_t left = deadline - ipk__now_ms();
+	if (left <= 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static int
+io_expired(int64_t deadline)
+{
+	return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
+}
+
+int
+ipk__wait(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	for (;;) {
+		int ms = ipk__remaining(deadline);
+		int n = poll(&p, 1, ms);
+		if (n > 0)
+			return (p.revents & POLLNVAL) ? -EBADF : 0;
+		if (n == 0 && ms == 0)
+			return io_expired(deadline);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int
+ipk__backoff(int *step_ms, int64_t deadline)
+{
+	int left = ipk__remaining(deadline);
+	if (left == 0)
+		return io_expired(deadline);
+	int ms = *step_ms;
+	if (left > 0 && ms > left)
+		ms = left;
+	struct timespec ts = {.tv_sec = ms / 1000,
+	                      .tv_nsec = (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	if (*step_ms < 50)
+		*step_ms *= 2;
+	return 0;
+}
+
+int
+ipk__set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * writev on a pipe or FIFO with SIGPIPE blocked for this thread, and a
+ * SIGPIPE that the write raised taken off the pending set again.
+ */
+static ssize_t
+io_writev_nosig(int fd, const struct iovec *iov, int n)
+{
+	sigset_t set, old, pend;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	bool was_blocked = sigismember(&old, SIGPIPE);
+	bool was_pending = false;
+	if (was_blocked && sigpending(&pend) == 0)
+		was_pending = sigismember(&pend, SIGPIPE);
+	ssize_t r = writev(fd, iov, n);
+	int e = errno;
+	if (r < 0 && e == EPIPE && !was_pending) {
+		struct timespec zero = {0, 0};
+		sigtimedwait(&set, NULL, &zero);
+	}
+	if (!was_blocked)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return r;
+}
+
+static ssize_t
+io_writev(struct ipk_chan *c, const struct iovec *iov, int n)
+{
+	if (c->flags & IPK__SOCK) {
+		struct msghdr mh = {.msg_iov = (struct iovec *)iov,
+		                    .msg_iovlen = (size_t)n};
+		return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	}
+	return io_writev_nosig(c->fd, iov, n);
+}
+
+static int
+io_errno_peer(int e)
+{
+	return (e == EPIPE || e == ECONNRESET) ? -EPIPE : -e;
+}
+
+/*
+ * Write iov[0..n) whole or until the deadline.  *done counts the bytes
+ * written either way.  iov is advanced in place.
+ */
+static int
+io_write_all(struct ipk_chan *c, struct iovec *iov, int n, int64_t deadline,
+             size_t *done)
+{
+	*done = 0;
+	while (n > 0) {
+		ssize_t r = io_writev(c, iov, n > IOV_MAX ? IOV_MAX : n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return io_errno_peer(errno);
+			int rc = ipk__wait(c->fd, POLLOUT, deadline);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		*done += (size_t)r;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++, n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+int
+ipk__stream_flush(struct ipk_chan *c, int64_t deadline)
+{
+	struct ipk__pend *p = &c->tx;
+	if (p->off == p->len)
+		return 0;
+	struct iovec iov = {p->data + p->off, p->len - p->off};
+	size_t done;
+	int rc = io_write_all(c, &iov, 1, deadline, &done);
+	p->off += done;
+	if (p->off == p->len) {
+		free(p->data);
+		memset(p, 0, sizeof(*p));
+	}
+	return rc;
+}
+
+/* Keep the unwritten tail of message m (skip bytes of its frame written). */
+static int
+io_pend(struct ipk_chan *c, const struct iovec *m, size_t skip)
+{
+	size_t hdr = (c->flags & IPK__RAW) ? 0 : IPK_FRAME_HEADER;
+	size_t total = hdr + m->iov_len;
+	char *d = malloc(total - skip);
+	if (!d)
+		return -ENOMEM;
+	uint32_t be = htonl((uint32_t)m->iov_len);
+	size_t at = 0;
+	for (size_t i = skip; i < hdr; i++)
+		d[at++] = ((char *)&be)[i];
+	size_t from = skip > hdr ? skip - hdr : 0;
+	memcpy(d + at, (char *)m->iov_base + from, m->iov_len - from);
+	c->tx = (struct ipk__pend){.data = d, .len = total - skip, .off = 0};
+	return 0;
+}
+
+static size_t
+io_batch_limit(const struct ipk_chan *c, size_t n)
+{
+	if (c->flags & IPK__ATOMIC)
+		return 1; /* one frame per write keeps each atomic */
+	return n < BATCH_MAX ? n : BATCH_MAX;
+}
+
+static int
+io_check_size(const struct ipk_chan *c, size_t len)
+{
+	if (len > c->max || len > UINT32_MAX)
+		return -EMSGSIZE;
+	if ((c->flags & IPK__ATOMIC) && len + IPK_FRAME_HEADER > PIPE_BUF)
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Write one group of k messages; returns how many count as sent. */
+static int
+io_send_group(struct ipk_chan *c, const struct iovec *msgs, size_t k,
+              int64_t deadline, int *err)
+{
+	struct iovec iov[2 * BATCH_MAX];
+	uint32_t hdr[BATCH_MAX];
+	bool raw = c->flags & IPK__RAW;
+	int n = 0;
+	for (size_t i = 0; i < k; i++) {
+		hdr[i] = htonl((uint32_t)msgs[i].iov_len);
+		if (!raw)
+			iov[n++] = (struct iovec){&hdr[i], IPK_FRAME_HEADER};
+		iov[n++] = msgs[i];
+	}
+	size_t done;
+	*err = io_write_all(c, iov, n, deadline, &done);
+	if (*err == 0)
+		return (int)k;
+	size_t i = 0, frame = 0;
+	for (; i < k; i++, done -= frame) {
+		frame = (raw ? 0 : IPK_FRAME_HEADER) + msgs[i].iov_len;
+		if (done < frame)
+			break;
+	}
+	if (done == 0 || i == k)
+		return (int)i;
+	/* Part of message i is in the pipe: its tail must follow. */
+	if (*err == -ETIMEDOUT || *err == -EAGAIN) {
+		if (io_pend(c, &msgs[i], done) == 0)
+			return (int)i + 1;
+	}
+	c->broken = -EPIPE;
+	return (int)i;
+}
+
+int
+ipk__stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+                 int64_t deadline)
+{
+	int rc = ipk__stream_flush(c, deadline);
+	if (rc < 0)
+		return rc;
+	size_t sent = 0;
+	while (sent < n) {
+		size_t k = io_batch_limit(c, n - sent), ok = 0;
+		while (ok < k && io_check_size(c, msgs[sent + ok].iov_len) == 0)
+			ok++;
+		if (ok == 0)
+			return sent ? (int)sent : -EMSGSIZE;
+		int err;
+		int got = io_send_group(c, msgs + sent, ok, deadline, &err);
+		sent += (size_t)got;
+		if (err < 0)
+			return sent ? (int)sent : err;
+		if (ok < k)
+			return sent ? (int)sent : -EMSGSIZE;
+	}
+	return (int)sent;
+}
+
+int
+ipk__stream_send1(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
+{
+	struct iovec one = {m->buf, m->len};
+	int rc = ipk__stream_send(c, &one, 1, deadline);
+	return rc < 0 ? rc : 0;
+}
+
+/* Make room for need unread bytes; grows no further than asked. */
+static int
+rx_reserve(struct ipk__rbuf *b, size_t need)
+{
+	if (b->off && b->off + need > b->cap) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+	}
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : RX_MIN;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	char *d = realloc(b->data, cap);
+	if (!d)
+		return -ENOMEM;
+	b->data = d;
+	b->cap = cap;
+	return 0;
+}
+
+/* One read into the buffer.  0 at EOF, >0 bytes, <0 error. */
+static ssize_t
+rx_fill(struct ipk_chan *c, size_t need, int64_t deadline)
+{
+	struct ipk__rbuf *b = &c->rx;
+	/* Claimed lengths grow the buffer only as data really arrives. */
+	size_t want = b->len + RX_MIN > need ? need : b->len + RX_MIN;
+	if (want < RX_MIN)
+		want = RX_MIN;
+	int rc = rx_reserve(b, want);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		ssize_t r = read(c->fd, b->data + b->off + b->len,
+		                 b->cap - b->off - b->len);
+		if (r >= 0) {
+			b->len += (size_t)r;
+			return r;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		rc = ipk__wait(c->fd, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static ssize_t
+rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip, size_t len)
+{
+	size_t cap = m->len;
+	m->len = len;
+	if (len > cap)
+		return -EMSGSIZE;
+	memcpy(m->buf, b->data + b->off + skip, len);
+	b->off += skip + len;
+	b->len -= skip + len;
+	if (b->len == 0)
+		b->off = 0;
+	return (ssize_t)len;
+}
+
+/* 1 when a whole frame is buffered (*len set), 0 need more, <0 error. */
+static int
+rx_frame(const struct ipk_chan *c, size_t *len)
+{
+	const struct ipk__rbuf *b = &c->rx;
+	if (b->len < IPK_FRAME_HEADER)
+		return 0;
+	uint32_t be;
+	memcpy(&be, b->data + b->off, sizeof(be));
+	*len = ntohl(be);
+	if (*len > c->max)
+		return -EMSGSIZE;
+	return b->len - IPK_FRAME_HEADER >= *len;
+}
+
+static ssize_t
+rx_eof(struct ipk_chan *c)
+{
+	if (c->rx.len == 0)
+		return -EPIPE;
+	c->rx.len = c->rx.off = 0;
+	return -ECONNRESET;
+}
+
+ssize_t
+ipk__stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+{
+	bool raw = c->flags & IPK__RAW;
+	for (;;) {
+		size_t len = c->rx.len;
+		int got = raw ? len > 0 : rx_frame(c, &len);
+		if (got < 0) {
+			c->broken = -EPIPE; /* the stream cannot be resynced */
+			m->len = len;
+			return got;
+		}
+		if (got && raw) {
+			size_t cap = m->len;
+			return rx_take(&c->rx, m, 0, len < cap ? len : cap);
+		}
+		if (got)
+			return rx_take(&c->rx, m, IPK_FRAME_HEADER, len);
+		size_t need = raw ? 1 : IPK_FRAME_HEADER + len;
+		if (c->rx.len < IPK_FRAME_HEADER && !raw)
+			need = IPK_FRAME_HEADER;
+		ssize_t r = rx_fill(c, need, deadline);
+		if (r == 0)
+			return rx_eof(c);
+		if (r < 0)
+			return r == -ECONNRESET && c->rx.len == 0 ? -EPIPE : r;
+	}
+}
+
+bool
+ipk__stream_midframe_rx(const struct ipk_chan *c)
+{
+	return c->rx.len > 0;
+}
+
+void
+ipk__stream_free(struct ipk_chan *c)
+{
+	free(c->rx.data);
+	free(c->tx.data);
+	memset(&c->rx, 0, sizeof(c->rx));
+	memset(&c->tx, 0, sizeof(c->tx));
+}

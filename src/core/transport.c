@@ -1,0 +1,24 @@
+/*
+ * transport.c - the one table of transports, one line each.  Adding a
+ * mechanism is its file in src/transport/ and a line here.
+ */
+#include "transport.h"
+
+#include <string.h>
+
+extern const struct ipk_transport ipk__pipe, ipk__fifo;
+
+const struct ipk_transport *const ipk__transports[] = {
+        &ipk__pipe,
+        &ipk__fifo,
+        NULL,
+};
+
+const struct ipk_transport *
+ipk__transport_find(const char *scheme)
+{
+	for (size_t i = 0; ipk__transports[i]; i++)
+		if (strcmp(ipk__transports[i]->scheme, scheme) == 0)
+			return ipk__transports[i];
+	return NULL;
+}

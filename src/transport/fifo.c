@@ -1,0 +1,280 @@
+/*
+ * fifo.c - "fifo:/path", the named pipe of notes section 6.2.  The
+ * listener makes the FIFO and reads; dialers write.  The listener holds a
+ * read lock on byte 0 while it lives, so a FIFO left by a dead listener
+ * can be told from a live one.  Writers hold a shared flock; a frame that
+ * does not fit PIPE_BUF needs the exclusive one (no other writer), since
+ * only PIPE_BUF-sized writes are atomic.
+ */
+#include "../core/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+struct fifo_chan {
+	struct ipk_chan base;
+	char *path; /* listener: the FIFO it will unlink */
+	int lockfd; /* listener: holds the liveness lock */
+	dev_t dev;  /* listener: identity, so close unlinks only ours */
+	ino_t ino;
+	bool writer;
+	bool exclusive; /* writer: holds LOCK_EX for a big frame */
+};
+
+static const char *const fifo_options[] = {"uid", NULL};
+
+#define FIFO_OPEN (O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+
+static int
+fifo_lock_op(int fd, int cmd, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_len = 1};
+	if (fcntl(fd, cmd, &fl) < 0)
+		return -errno;
+	return cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 0;
+}
+
+/* 1 when a live listener holds the FIFO open at fd's inode. */
+static int
+fifo_listener_alive(int fd)
+{
+	return fifo_lock_op(fd, F_OFD_GETLK, F_WRLCK);
+}
+
+static int
+fifo_open_checked(const char *path, int flags, struct stat *st)
+{
+	int fd = open(path, flags | FIFO_OPEN);
+	if (fd < 0)
+		return errno == ELOOP ? -EEXIST : -errno;
+	if (fstat(fd, st) < 0 || !S_ISFIFO(st->st_mode)) {
+		close(fd);
+		return -EEXIST;
+	}
+	return fd;
+}
+
+/* Open what is at path as the listener's FIFO: ours, idle, owner-only. */
+static int
+fifo_adopt(struct fifo_chan *f, bool created)
+{
+	struct ipk_chan *c = &f->base;
+	struct stat st;
+	int fd = fifo_open_checked(f->path, O_RDONLY, &st);
+	if (fd < 0)
+		return fd;
+	int rc = created ? 0 : ipk__check_owner(&st, c->mode | 0600);
+	if (rc == 0 && fifo_listener_alive(fd) > 0)
+		rc = -EADDRINUSE;
+	if (rc == 0 && fchmod(fd, c->mode | 0600) < 0)
+		rc = -errno;
+	f->lockfd = rc == 0 ? open(f->path, O_RDONLY | FIFO_OPEN) : -1;
+	if (rc == 0 && f->lockfd < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = fifo_lock_op(f->lockfd, F_OFD_SETLK, F_RDLCK);
+	if (rc < 0) {
+		close(fd);
+		if (f->lockfd >= 0)
+			close(f->lockfd);
+		f->lockfd = -1;
+		return rc;
+	}
+	c->fd = fd;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	return 0;
+}
+
+static int
+fifo_path(const struct ipk_url *u, char **out)
+{
+	char buf[PATH_MAX];
+	int rc = ipk__runtime_path(u->rest, buf, sizeof(buf));
+	if (rc < 0)
+		return rc;
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int
+fifo_listen(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct fifo_chan *f = (struct fifo_chan *)c;
+	if (ipk__url_has(u, "uid"))
+		return -EINVAL;
+	int rc = fifo_path(u, &f->path);
+	if (rc < 0)
+		return rc;
+	bool created = mkfifo(f->path, 0600) == 0;
+	if (!created && errno != EEXIST)
+		rc = -errno;
+	else
+		rc = fifo_adopt(f, created);
+	if (rc < 0) {
+		if (created)
+			unlink(f->path);
+		free(f->path);
+		f->path = NULL;
+	}
+	return rc;
+}
+
+/* Take the writers' lock (shared or exclusive) within the deadline. */
+static int
+fifo_flock(int fd, int op, int64_t deadline)
+{
+	int step = 1;
+	while (flock(fd, op | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		int rc = ipk__backoff(&step, deadline);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+fifo_dial_open(struct ipk_chan *c, const char *path, struct stat *st)
+{
+	int64_t deadline = ipk__deadline(c->timeout);
+	int step = 1, rc = -ENOENT;
+	for (;;) {
+		int fd = fifo_open_checked(path, O_WRONLY, st);
+		if (fd >= 0)
+			return fd;
+		if (fd != -ENXIO && fd != -ENOENT)
+			return fd;
+		if (rc != -ETIMEDOUT)
+			rc = fd == -ENXIO ? -ETIMEDOUT : -ENOENT;
+		if (ipk__backoff(&step, deadline) < 0)
+			return rc;
+	}
+}
+
+static int
+fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct fifo_chan *f = (struct fifo_chan *)c;
+	long long uid = geteuid();
+	if (ipk__url_num(u, "uid", 0, UINT32_MAX - 1, &uid) < 0)
+		return -EINVAL;
+	char *path;
+	int rc = fifo_path(u, &path);
+	if (rc < 0)
+		return rc;
+	struct stat st;
+	int fd = fifo_dial_open(c, path, &st);
+	free(path);
+	if (fd < 0)
+		return fd;
+	rc = st.st_uid == (uid_t)uid ? 0 : -EPERM;
+	if (rc == 0)
+		rc = fifo_flock(fd, LOCK_SH, ipk__deadline(c->timeout));
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	c->fd = fd;
+	f->writer = true;
+	return 0;
+}
+
+/* Frames beyond PIPE_BUF are not atomic: only the sole writer sends them. */
+static int
+fifo_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
+{
+	struct fifo_chan *f = (struct fifo_chan *)c;
+	if (!f->writer || m->nfds)
+		return -ENOTSUP;
+	size_t frame = m->len + ((c->flags & IPK__RAW) ? 0 : IPK_FRAME_HEADER);
+	if (frame > PIPE_BUF && !f->exclusive && !(c->flags & IPK__RAW)) {
+		if (flock(c->fd, LOCK_EX | LOCK_NB) < 0) {
+			/* A failed upgrade drops the shared lock: take it back.
+			 */
+			int rc = fifo_flock(c->fd, LOCK_SH, deadline);
+			return rc < 0 ? rc : -EMSGSIZE;
+		}
+		f->exclusive = true;
+	}
+	int rc = ipk__stream_send1(c, m, deadline);
+	if (f->exclusive && c->tx.len == 0 &&
+	    fifo_flock(c->fd, LOCK_SH, IPK_NEVER) == 0)
+		f->exclusive = false;
+	return rc;
+}
+
+/*
+ * All writers gone.  A read end opened now does not report the hang-up
+ * of writers it never saw, so poll waits for the next writer instead of
+ * spinning; dup3 keeps the descriptor number that ipk_fd handed out.
+ */
+static int
+fifo_reopen(struct fifo_chan *f)
+{
+	int fd = open(f->path, O_RDONLY | FIFO_OPEN);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int rc = fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0 && (st.st_dev != f->dev || st.st_ino != f->ino))
+		rc = -EIDRM; /* the FIFO was removed or replaced */
+	if (rc == 0 && dup3(fd, f->base.fd, O_CLOEXEC) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static ssize_t
+fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+{
+	struct fifo_chan *f = (struct fifo_chan *)c;
+	if (f->writer)
+		return -ENOTSUP;
+	for (;;) {
+		ssize_t r = ipk__stream_recv(c, m, deadline);
+		if ((r != -EPIPE && r != -ECONNRESET) || c->broken)
+			return r;
+		int rc = fifo_reopen(f);
+		if (rc < 0)
+			return c->broken = rc;
+		if (r == -ECONNRESET)
+			return r;
+		/* read() of a FIFO without writers is 0 at once: poll first. */
+		rc = ipk__wait(c->fd, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static void
+fifo_close(struct ipk_chan *c)
+{
+	struct fifo_chan *f = (struct fifo_chan *)c;
+	struct stat st;
+	if (f->path && !(c->flags & IPK__KEEP) && lstat(f->path, &st) == 0 &&
+	    st.st_dev == f->dev && st.st_ino == f->ino)
+		unlink(f->path);
+	if (f->path)
+		close(f->lockfd);
+	free(f->path);
+}
+
+const struct ipk_transport ipk__fifo = {
+        .scheme = "fifo",
+        .size = sizeof(struct fifo_chan),
+        .caps = IPK_CAP_FD,
+        .options = fifo_options,
+        .listen = fifo_listen,
+        .dial = fifo_dial,
+        .send = fifo_send,
+        .recv = fifo_recv,
+        .close = fifo_close,
+};

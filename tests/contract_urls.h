@@ -1,0 +1,35 @@
+/*
+ * contract_urls.h - every transport the contract suite runs, one row
+ * each.  "{path}" becomes a fresh path under /tmp and "{key}" a fresh
+ * number (unique per test process), so tests run side by side.
+ */
+#ifndef IPK_CONTRACT_URLS_H
+#define IPK_CONTRACT_URLS_H
+
+#include <stddef.h>
+
+enum {
+	CT_PAIR = 1u << 0,    /* made by ipk_pair: a receives, b sends */
+	CT_ACCEPT = 1u << 1,  /* the listener accepts a connection */
+	CT_DUPLEX = 1u << 2,  /* the receiving side can answer */
+	CT_NO_EOF = 1u << 3,  /* the receiver outlives its writers (fifo) */
+	CT_NO_PEER = 1u << 4, /* no peer to lose (queues): skip peer-gone */
+};
+
+struct ct_target {
+	const char *name;
+	const char *listen; /* or the pair URL with CT_PAIR */
+	const char *dial;
+	unsigned flags;
+	size_t max; /* the largest message of these URLs */
+};
+
+static const struct ct_target ct_targets[] = {
+        {"pipe", "pipe:?max=1048576", NULL, CT_PAIR, 1048576},
+        {"fifo", "fifo:{path}?max=1048576", "fifo:{path}?max=1048576",
+         CT_NO_EOF, 1048576},
+};
+
+#define CT_NTARGETS (sizeof(ct_targets) / sizeof(ct_targets[0]))
+
+#endif
