@@ -52,11 +52,12 @@ struct ipk__pend {
 };
 
 enum {
-	IPK__LISTENER = 1u << 0, /* made by ipk_listen: owns the object */
-	IPK__RAW = 1u << 1,      /* no framing on a byte stream */
-	IPK__KEEP = 1u << 2,     /* leave the object on close */
-	IPK__SOCK = 1u << 3,     /* fd is a socket: send with MSG_NOSIGNAL */
-	IPK__ATOMIC = 1u << 4,   /* frames must fit PIPE_BUF (many writers) */
+	IPK__LISTENER = 1u << 0,  /* made by ipk_listen: owns the object */
+	IPK__RAW = 1u << 1,       /* no framing on a byte stream */
+	IPK__KEEP = 1u << 2,      /* leave the object on close */
+	IPK__SOCK = 1u << 3,      /* fd is a socket: send with MSG_NOSIGNAL */
+	IPK__ATOMIC = 1u << 4,    /* frames must fit PIPE_BUF (many writers) */
+	IPK__NOSIGPIPE = 1u << 5, /* SIGPIPE was ignored when it was made */
 };
 
 struct ipk_chan {

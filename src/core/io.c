@@ -133,6 +133,8 @@ io_writev(struct ipk_chan *c, const struct iovec *iov, int n)
 		                    .msg_iovlen = (size_t)n};
 		return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	}
+	if (c->flags & IPK__NOSIGPIPE)
+		return writev(c->fd, iov, n);
 	return io_writev_nosig(c->fd, iov, n);
 }
 
@@ -212,12 +214,18 @@ io_pend(struct ipk_chan *c, const struct iovec *m, size_t skip)
 	return 0;
 }
 
+/* Frames that may go in one writev; atomic ones together fit PIPE_BUF. */
 static size_t
-io_batch_limit(const struct ipk_chan *c, size_t n)
+io_batch_limit(const struct ipk_chan *c, const struct iovec *msgs, size_t n)
 {
-	if (c->flags & IPK__ATOMIC)
-		return 1; /* one frame per write keeps each atomic */
-	return n < BATCH_MAX ? n : BATCH_MAX;
+	if (n > BATCH_MAX)
+		n = BATCH_MAX;
+	if (!(c->flags & IPK__ATOMIC))
+		return n;
+	size_t k = 0, total = 0;
+	while (k < n && total + IPK_FRAME_HEADER + msgs[k].iov_len <= PIPE_BUF)
+		total += IPK_FRAME_HEADER + msgs[k++].iov_len;
+	return k ? k : 1;
 }
 
 static int
@@ -275,7 +283,7 @@ ipk__stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 		return rc;
 	size_t sent = 0;
 	while (sent < n) {
-		size_t k = io_batch_limit(c, n - sent), ok = 0;
+		size_t k = io_batch_limit(c, msgs + sent, n - sent), ok = 0;
 		while (ok < k && io_check_size(c, msgs[sent + ok].iov_len) == 0)
 			ok++;
 		if (ok == 0)

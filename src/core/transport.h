@@ -14,6 +14,7 @@ enum {
 	IPK_CAP_ACCEPT = 1u << 2,   /* listeners accept connections */
 	IPK_CAP_FD = 1u << 3,       /* ipk_fd gives a pollable descriptor */
 	IPK_CAP_PAIR = 1u << 4,     /* ipk_pair makes two ends */
+	IPK_CAP_FDPASS = 1u << 5,   /* messages carry descriptors */
 };
 
 /*

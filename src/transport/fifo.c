@@ -184,31 +184,59 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 	}
 	c->fd = fd;
 	f->writer = true;
+	if (!(c->flags & IPK__RAW))
+		c->flags |= IPK__ATOMIC;
 	return 0;
 }
 
-/* Frames beyond PIPE_BUF are not atomic: only the sole writer sends them. */
+static bool
+fifo_has_big(const struct ipk_chan *c, const struct iovec *msgs, size_t n)
+{
+	for (size_t i = 0; i < n && !(c->flags & IPK__RAW); i++)
+		if (msgs[i].iov_len + IPK_FRAME_HEADER > PIPE_BUF)
+			return true;
+	return false;
+}
+
+/*
+ * Writes up to PIPE_BUF are atomic, so several writers never interleave
+ * them (IPK__ATOMIC groups frames into such writes).  A bigger frame
+ * needs the exclusive lock: no other writer may be there.
+ */
 static int
-fifo_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
+fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+                int64_t deadline)
 {
 	struct fifo_chan *f = (struct fifo_chan *)c;
-	if (!f->writer || m->nfds)
+	if (!f->writer)
 		return -ENOTSUP;
-	size_t frame = m->len + ((c->flags & IPK__RAW) ? 0 : IPK_FRAME_HEADER);
-	if (frame > PIPE_BUF && !f->exclusive && !(c->flags & IPK__RAW)) {
-		if (flock(c->fd, LOCK_EX | LOCK_NB) < 0) {
+	if (!f->exclusive && fifo_has_big(c, msgs, n)) {
+		if (flock(c->fd, LOCK_EX | LOCK_NB) == 0) {
+			f->exclusive = true;
+			c->flags &= ~IPK__ATOMIC;
+		} else {
 			/* A failed upgrade drops the shared lock: take it back.
 			 */
 			int rc = fifo_flock(c->fd, LOCK_SH, deadline);
-			return rc < 0 ? rc : -EMSGSIZE;
+			if (rc < 0)
+				return rc;
 		}
-		f->exclusive = true;
 	}
-	int rc = ipk__stream_send1(c, m, deadline);
+	int rc = ipk__stream_send(c, msgs, n, deadline);
 	if (f->exclusive && c->tx.len == 0 &&
-	    fifo_flock(c->fd, LOCK_SH, IPK_NEVER) == 0)
+	    fifo_flock(c->fd, LOCK_SH, IPK_NEVER) == 0) {
 		f->exclusive = false;
+		c->flags |= IPK__ATOMIC;
+	}
 	return rc;
+}
+
+static int
+fifo_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
+{
+	struct iovec one = {m->buf, m->len};
+	int rc = fifo_send_batch(c, &one, 1, deadline);
+	return rc < 0 ? rc : 0;
 }
 
 /*
@@ -276,5 +304,6 @@ const struct ipk_transport ipk__fifo = {
         .dial = fifo_dial,
         .send = fifo_send,
         .recv = fifo_recv,
+        .send_batch = fifo_send_batch,
         .close = fifo_close,
 };
