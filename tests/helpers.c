@@ -25,16 +25,6 @@ th_path(const char *tag)
 	return b;
 }
 
-const char *
-th_url(const char *fmt, const char *tag)
-{
-	static char buf[8][512];
-	static int n;
-	char *b = buf[n++ % 8];
-	snprintf(b, sizeof(buf[0]), fmt, th_path(tag));
-	return b;
-}
-
 int
 th_fd_count(void)
 {

@@ -12,8 +12,6 @@
 
 /* "/tmp/ipk-test-<pid>-<n>-<tag>": unique per process and call. */
 const char *th_path(const char *tag);
-/* Format a URL with th_path(tag) in the place of %s. */
-const char *th_url(const char *fmt, const char *tag);
 /* Open descriptors of this process. */
 int th_fd_count(void);
 /* Fork; the child runs fn(arg) and _exits with its return value. */

@@ -316,6 +316,8 @@ ipk_close(ipk_chan *ch)
 const char *
 ipk_strerror(int err)
 {
+	if (err == INT_MIN)
+		return "Unknown error";
 	if (err < 0)
 		err = -err;
 	if (err == 0)

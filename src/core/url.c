@@ -40,7 +40,8 @@ url_scheme_ok(const char *s)
 	if (*s == '\0')
 		return false;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '+' || *s == '-' || *s == '.'))
 			return false;
 	return true;
 }

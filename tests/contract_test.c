@@ -1,0 +1,348 @@
+/*
+ * contract_test.c - the rules every transport keeps, written once and run
+ * against each row of contract_urls.h: round trip and boundaries, the
+ * maximum + 1 refused, timeouts, peer gone, a buffer too small, cleanup.
+ * The peer is always a separate process.
+ */
+#include "contract_urls.h"
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define CT_WAIT 10000
+
+struct ct {
+	const struct ct_target *t;
+	char listen[512], dial[512], path[256];
+	ipk_chan *owner; /* listener, or the receiving end of a pair */
+	ipk_chan *conn;  /* accepted connection */
+	ipk_chan *wr;    /* sending end of a pair, until the fork */
+	pid_t child;
+};
+
+/* Replace {path}, {key} and {port} in a URL template. */
+static void
+ct_subst(const char *tmpl, char *out, size_t size, const struct ct *c, int n)
+{
+	char key[32], port[16];
+	snprintf(key, sizeof(key), "%d",
+	         0x1c000000 + (getpid() & 0xfffff) * 8 + n);
+	snprintf(port, sizeof(port), "%d", 20000 + (getpid() * 8 + n) % 30000);
+	size_t o = 0;
+	for (const char *s = tmpl; s && *s && o + 1 < size;) {
+		const char *rep = NULL;
+		if (!strncmp(s, "{path}", 6))
+			rep = c->path, s += 6;
+		else if (!strncmp(s, "{key}", 5))
+			rep = key, s += 5;
+		else if (!strncmp(s, "{port}", 6))
+			rep = port, s += 6;
+		if (rep)
+			o += (size_t)snprintf(out + o, size - o, "%s", rep);
+		else
+			out[o++] = *s++;
+	}
+	out[o] = '\0';
+}
+
+static void
+ct_open(struct ct *c, const struct ct_target *t)
+{
+	static int n;
+	memset(c, 0, sizeof(*c));
+	c->t = t;
+	snprintf(c->path, sizeof(c->path), "%s", th_path(t->name));
+	ct_subst(t->listen, c->listen, sizeof(c->listen), c, n);
+	ct_subst(t->dial, c->dial, sizeof(c->dial), c, n++);
+	int rc = (t->flags & CT_PAIR) ? ipk_pair(c->listen, &c->owner, &c->wr)
+	                              : ipk_listen(c->listen, &c->owner);
+	cr_assert_eq(rc, 0, "%s: open %s: %s", t->name, c->listen,
+	             ipk_strerror(rc));
+}
+
+/* Fork the peer: it dials (or takes the pair's sending end) and runs fn. */
+static void
+ct_peer(struct ct *c, int (*fn)(ipk_chan *, const struct ct *))
+{
+	fflush(NULL);
+	c->child = fork();
+	cr_assert_geq(c->child, 0);
+	if (c->child == 0) {
+		ipk_chan *ch = c->wr;
+		if (c->t->flags & CT_PAIR) {
+			ipk_close(c->owner);
+		} else {
+			/* Drop the inherited listener without removing it. */
+			syscall(SYS_close_range, 3, ~0u, 0);
+			int rc = ipk_dial(c->dial, &ch);
+			if (rc < 0)
+				_exit(100);
+		}
+		_exit(fn(ch, c));
+	}
+	ipk_close(c->wr);
+	c->wr = NULL;
+}
+
+static ipk_chan *
+ct_rx(struct ct *c)
+{
+	if ((c->t->flags & CT_ACCEPT) && !c->conn) {
+		int rc = ipk_accept(c->owner, &c->conn, CT_WAIT);
+		cr_assert_eq(rc, 0, "%s: accept: %s", c->t->name,
+		             ipk_strerror(rc));
+	}
+	return c->conn ? c->conn : c->owner;
+}
+
+static int
+ct_close(struct ct *c)
+{
+	ipk_close(c->conn);
+	ipk_close(c->owner);
+	ipk_close(c->wr);
+	int st = c->child > 0 ? th_wait(c->child, CT_WAIT) : 0;
+	memset(c, 0, sizeof(*c));
+	return st;
+}
+
+static size_t ct_sizes[] = {0, 1, 100, 65536, 0 /* the maximum */};
+#define CT_NSIZES (sizeof(ct_sizes) / sizeof(ct_sizes[0]))
+
+static int
+ct_send_sizes(ipk_chan *ch, const struct ct *c)
+{
+	char *buf = malloc(c->t->max + 1);
+	for (size_t i = 0; buf && i < CT_NSIZES; i++) {
+		size_t len = i == CT_NSIZES - 1 ? c->t->max : ct_sizes[i];
+		th_fill(buf, len, (unsigned)i);
+		if (ipk_send(ch, buf, len, CT_WAIT) != 0)
+			return 1;
+	}
+	if (buf && (c->t->flags & CT_DUPLEX)) {
+		ssize_t n = ipk_recv(ch, buf, c->t->max, CT_WAIT);
+		if (n != 2 || memcmp(buf, "ok", 2))
+			return 2;
+	}
+	free(buf);
+	ipk_close(ch);
+	return 0;
+}
+
+Test(contract, round_trip_and_boundaries)
+{
+	for (size_t k = 0; k < CT_NTARGETS; k++) {
+		struct ct c;
+		ct_open(&c, &ct_targets[k]);
+		ct_peer(&c, ct_send_sizes);
+		ipk_chan *rx = ct_rx(&c);
+		char *buf = malloc(c.t->max + 16);
+		for (size_t i = 0; i < CT_NSIZES; i++) {
+			size_t len =
+			        i == CT_NSIZES - 1 ? c.t->max : ct_sizes[i];
+			ssize_t n = ipk_recv(rx, buf, c.t->max + 16, CT_WAIT);
+			cr_expect_eq(n, (ssize_t)len,
+			             "%s: size %zu gave %zd (%s)", c.t->name,
+			             len, n, ipk_strerror((int)n));
+			cr_expect(n < 0 || th_check(buf, len, (unsigned)i),
+			          "%s: size %zu corrupted", c.t->name, len);
+		}
+		if (c.t->flags & CT_DUPLEX)
+			cr_expect_eq(ipk_send(rx, "ok", 2, CT_WAIT), 0);
+		free(buf);
+		cr_expect_eq(ct_close(&c), 0, "%s: peer failed", c.t->name);
+	}
+}
+
+static int
+ct_send_too_big(ipk_chan *ch, const struct ct *c)
+{
+	char *buf = calloc(1, c->t->max + 1);
+	if (!buf || ipk_send(ch, buf, c->t->max + 1, CT_WAIT) != -EMSGSIZE)
+		return 1;
+	free(buf);
+	return ipk_send(ch, "after", 5, CT_WAIT) ? 2 : 0;
+}
+
+Test(contract, maximum_plus_one_refused)
+{
+	for (size_t k = 0; k < CT_NTARGETS; k++) {
+		struct ct c;
+		ct_open(&c, &ct_targets[k]);
+		ct_peer(&c, ct_send_too_big);
+		char buf[64];
+		ssize_t n = ipk_recv(ct_rx(&c), buf, sizeof(buf), CT_WAIT);
+		cr_expect_eq(n, 5, "%s: got %zd", c.t->name, n);
+		cr_expect_eq(ct_close(&c), 0, "%s: max+1 was not refused",
+		             c.t->name);
+	}
+}
+
+static int
+ct_stay_idle(ipk_chan *ch, const struct ct *c)
+{
+	(void)c;
+	if (c->t->flags & CT_ACCEPT)
+		ipk_send(ch, "hi", 2, CT_WAIT);
+	pause();
+	ipk_close(ch);
+	return 0;
+}
+
+Test(contract, timeout_on_idle_channel)
+{
+	for (size_t k = 0; k < CT_NTARGETS; k++) {
+		struct ct c;
+		ct_open(&c, &ct_targets[k]);
+		ct_peer(&c, ct_stay_idle);
+		ipk_chan *rx = ct_rx(&c);
+		char buf[64];
+		if (c.t->flags & CT_ACCEPT)
+			cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), CT_WAIT),
+			             2);
+		long long t0 = th_now_ms();
+		ssize_t n = ipk_recv(rx, buf, sizeof(buf), 200);
+		long long dt = th_now_ms() - t0;
+		cr_expect_eq(n, -ETIMEDOUT, "%s: gave %zd", c.t->name, n);
+		cr_expect(dt >= 195 && dt < 5000, "%s: waited %lld ms",
+		          c.t->name, dt);
+		cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), 0), -EAGAIN, "%s",
+		             c.t->name);
+		kill(c.child, SIGKILL);
+		ct_close(&c);
+	}
+}
+
+static int
+ct_say_bye(ipk_chan *ch, const struct ct *c)
+{
+	(void)c;
+	int rc = ipk_send(ch, "bye", 3, CT_WAIT);
+	ipk_close(ch);
+	return rc ? 1 : 0;
+}
+
+Test(contract, peer_gone_on_recv)
+{
+	for (size_t k = 0; k < CT_NTARGETS; k++) {
+		const struct ct_target *t = &ct_targets[k];
+		if (t->flags & (CT_NO_EOF | CT_NO_PEER))
+			continue;
+		struct ct c;
+		ct_open(&c, t);
+		ct_peer(&c, ct_say_bye);
+		ipk_chan *rx = ct_rx(&c);
+		char buf[64];
+		cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), CT_WAIT), 3);
+		ssize_t n = ipk_recv(rx, buf, sizeof(buf), CT_WAIT);
+		cr_expect_eq(n, -EPIPE, "%s: gave %zd", t->name, n);
+		cr_expect_eq(ct_close(&c), 0);
+	}
+}
+
+/* Sends until the receiver is gone: exit 0 only for -EPIPE. */
+static int
+ct_send_until_gone(ipk_chan *ch, const struct ct *c)
+{
+	(void)c;
+	if (ipk_send(ch, "hi", 2, CT_WAIT))
+		return 1;
+	for (int i = 0; i < 500; i++) {
+		int rc = ipk_send(ch, "x", 1, CT_WAIT);
+		if (rc == -EPIPE)
+			return 0;
+		if (rc < 0)
+			return 3;
+		usleep(10000);
+	}
+	return 4;
+}
+
+Test(contract, peer_gone_on_send)
+{
+	signal(SIGPIPE, SIG_DFL);
+	for (size_t k = 0; k < CT_NTARGETS; k++) {
+		const struct ct_target *t = &ct_targets[k];
+		if (t->flags & CT_NO_PEER)
+			continue;
+		struct ct c;
+		ct_open(&c, t);
+		ct_peer(&c, ct_send_until_gone);
+		char buf[64];
+		ipk_chan *rx = ct_rx(&c);
+		cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), CT_WAIT), 2);
+		ipk_close(c.conn);
+		ipk_close(c.owner);
+		c.conn = c.owner = NULL;
+		int st = ct_close(&c);
+		cr_expect_eq(st, 0, "%s: sender ended with %d (141 = SIGPIPE)",
+		             t->name, st);
+	}
+}
+
+static int
+ct_send_100_then_more(ipk_chan *ch, const struct ct *c)
+{
+	(void)c;
+	char buf[100];
+	th_fill(buf, sizeof(buf), 9);
+	int rc = ipk_send(ch, buf, sizeof(buf), CT_WAIT);
+	if (rc == 0)
+		rc = ipk_send(ch, "second", 6, CT_WAIT);
+	if (rc == 0 && (c->t->flags & CT_DUPLEX))
+		ipk_recv(ch, buf, sizeof(buf), CT_WAIT);
+	ipk_close(ch);
+	return rc ? 1 : 0;
+}
+
+Test(contract, small_buffer_keeps_message)
+{
+	for (size_t k = 0; k < CT_NTARGETS; k++) {
+		struct ct c;
+		ct_open(&c, &ct_targets[k]);
+		ct_peer(&c, ct_send_100_then_more);
+		ipk_chan *rx = ct_rx(&c);
+		char buf[200];
+		struct ipk_msg m = {.buf = buf, .len = 10};
+		ssize_t n = ipk_recvmsg(rx, &m, CT_WAIT);
+		cr_expect_eq(n, -EMSGSIZE, "%s: gave %zd", c.t->name, n);
+		cr_expect(m.len == 100 || m.len == 10, "%s: needs %zu",
+		          c.t->name, m.len);
+		n = ipk_recv(rx, buf, sizeof(buf), CT_WAIT);
+		cr_expect_eq(n, 100, "%s: then %zd", c.t->name, n);
+		cr_expect(th_check(buf, 100, 9), "%s: corrupted", c.t->name);
+		n = ipk_recv(rx, buf, sizeof(buf), CT_WAIT);
+		cr_expect_eq(n, 6, "%s: second gave %zd", c.t->name, n);
+		if (c.t->flags & CT_DUPLEX)
+			ipk_send(rx, "k", 1, CT_WAIT);
+		cr_expect_eq(ct_close(&c), 0);
+	}
+}
+
+Test(contract, cleanup_of_what_it_made)
+{
+	for (size_t k = 0; k < CT_NTARGETS; k++) {
+		int fds = th_fd_count();
+		struct ct c;
+		ct_open(&c, &ct_targets[k]);
+		char path[256];
+		snprintf(path, sizeof(path), "%s", c.path);
+		bool has_path = strstr(c.t->listen, "{path}") != NULL;
+		ct_peer(&c, ct_say_bye);
+		char buf[64];
+		cr_expect_eq(ipk_recv(ct_rx(&c), buf, sizeof(buf), CT_WAIT), 3);
+		cr_expect_eq(ct_close(&c), 0);
+		cr_expect_eq(th_fd_count(), fds, "%s: descriptors leaked",
+		             ct_targets[k].name);
+		if (has_path)
+			cr_expect_neq(access(path, F_OK), 0, "%s: %s left",
+			              ct_targets[k].name, path);
+	}
+}
