@@ -141,21 +141,18 @@ fifo_flock(int fd, int op, int64_t deadline)
 	return 0;
 }
 
+/* A writer's open waits for a reader: poll non-blocking opens until then. */
 static int
 fifo_dial_open(struct ipk_chan *c, const char *path, struct stat *st)
 {
 	int64_t deadline = ipk__deadline(c->timeout);
-	int step = 1, rc = -ENOENT;
+	int step = 1;
 	for (;;) {
 		int fd = fifo_open_checked(path, O_WRONLY, st);
-		if (fd >= 0)
+		if (fd >= 0 || (fd != -ENXIO && fd != -ENOENT))
 			return fd;
-		if (fd != -ENXIO && fd != -ENOENT)
-			return fd;
-		if (rc != -ETIMEDOUT)
-			rc = fd == -ENXIO ? -ETIMEDOUT : -ENOENT;
 		if (ipk__backoff(&step, deadline) < 0)
-			return rc;
+			return -ETIMEDOUT; /* no listener came, or no FIFO */
 	}
 }
 
