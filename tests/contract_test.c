@@ -122,6 +122,8 @@ ct_send_sizes(ipk_chan *ch, const struct ct *c)
 	char *buf = malloc(c->t->max + 1);
 	for (size_t i = 0; buf && i < CT_NSIZES; i++) {
 		size_t len = i == CT_NSIZES - 1 ? c->t->max : ct_sizes[i];
+		if (len > c->t->max) /* udp: 65536 is above its maximum */
+			continue;
 		th_fill(buf, len, (unsigned)i);
 		if (ipk_send(ch, buf, len, CT_WAIT) != 0)
 			return 1;
@@ -147,6 +149,8 @@ Test(contract, round_trip_and_boundaries)
 		for (size_t i = 0; i < CT_NSIZES; i++) {
 			size_t len =
 			        i == CT_NSIZES - 1 ? c.t->max : ct_sizes[i];
+			if (len > c.t->max)
+				continue;
 			ssize_t n = ipk_recv(rx, buf, c.t->max + 16, CT_WAIT);
 			cr_expect_eq(n, (ssize_t)len,
 			             "%s: size %zu gave %zd (%s)", c.t->name,

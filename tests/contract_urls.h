@@ -28,6 +28,17 @@ static const struct ct_target ct_targets[] = {
         {"pipe", "pipe:?max=1048576", NULL, CT_PAIR, 1048576},
         {"fifo", "fifo:{path}?max=1048576", "fifo:{path}?max=1048576",
          CT_NO_EOF, 1048576},
+        {"unix", "unix:{path}?max=1048576", "unix:{path}?max=1048576",
+         CT_ACCEPT | CT_DUPLEX, 1048576},
+        {"unixpacket", "unixpacket:{path}?max=131072",
+         "unixpacket:{path}?max=131072", CT_ACCEPT | CT_DUPLEX, 131072},
+        {"unixgram", "unixgram:{path}?max=131072",
+         "unixgram:{path}?max=131072", CT_DUPLEX | CT_NO_EOF, 131072},
+        {"tcp", "tcp://127.0.0.1:{port}?max=1048576",
+         "tcp://127.0.0.1:{port}?max=1048576", CT_ACCEPT | CT_DUPLEX,
+         1048576},
+        {"udp", "udp://127.0.0.1:{port}?max=65507",
+         "udp://127.0.0.1:{port}?max=65507", CT_DUPLEX | CT_NO_EOF, 65507},
 };
 
 #define CT_NTARGETS (sizeof(ct_targets) / sizeof(ct_targets[0]))

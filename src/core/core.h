@@ -96,6 +96,15 @@ int ipk__stream_send1(struct ipk_chan *c, const struct ipk_msg *m,
                       int64_t deadline);
 ssize_t ipk__stream_recv(struct ipk_chan *c, struct ipk_msg *m,
                          int64_t deadline);
+/*
+ * Unix byte streams with descriptors (SCM_RIGHTS on a frame's first
+ * byte); the queue q keeps those read ahead of their frame (sock.h).
+ */
+struct ipk__fdq;
+int ipk__stream_send_fds(struct ipk_chan *c, const struct ipk_msg *m,
+                         int64_t deadline);
+ssize_t ipk__stream_recv_fds(struct ipk_chan *c, struct ipk_msg *m,
+                             int64_t deadline, struct ipk__fdq *q);
 /* Write what a timed-out send left; 0 when nothing is left. */
 int ipk__stream_flush(struct ipk_chan *c, int64_t deadline);
 /* True while a partial frame waits in c->tx or c->rx. */

@@ -1,0 +1,477 @@
+/*
+ * sock.c - the set-up half of the socket transports (notes section 6.6):
+ * bind with the stale-socket probe, listen, connect with a deadline,
+ * accept with the SO_PEERCRED policy and EMFILE shedding, socketpair,
+ * and removal of what a listener bound.  Data moves in sockmsg.c.
+ */
+#include "sock.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FRAME_MS 10000 /* default frame deadline (RELIABILITY 6.10) */
+
+const char *const ipk__sock_unix_options[] = {"allow", "uid", "frame", NULL};
+const char *const ipk__sock_inet_options[] = {"frame", NULL};
+
+/* The five socket schemes; tcp and udp take the family of the address. */
+static const struct sock_kind {
+	const char *scheme;
+	int family, type;
+} sock_kinds[] = {
+        {"unix", AF_UNIX, SOCK_STREAM},
+        {"unixpacket", AF_UNIX, SOCK_SEQPACKET},
+        {"unixgram", AF_UNIX, SOCK_DGRAM},
+        {"tcp", AF_INET, SOCK_STREAM},
+        {"udp", AF_INET, SOCK_DGRAM},
+};
+
+static const struct sock_kind *
+sock_kind(const struct ipk_chan *c)
+{
+	size_t i = 0;
+	while (strcmp(sock_kinds[i].scheme, c->tp->scheme) != 0)
+		i++; /* every socket transport is in the table */
+	return &sock_kinds[i];
+}
+
+static int
+sock_policy_parse(struct ipk__sock *s, const struct ipk_url *u)
+{
+	const char *allow = ipk__url_get(u, "allow");
+	s->pol.uid = geteuid();
+	if (allow && strcmp(allow, "any") != 0)
+		return -EINVAL;
+	s->pol.any = allow != NULL;
+	long long uid = s->pol.uid;
+	if (ipk__url_num(u, "uid", 0, UINT32_MAX - 1, &uid) < 0)
+		return -EINVAL;
+	s->pol.uid = (uid_t)uid;
+	return 0;
+}
+
+static int
+sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
+{
+	s->family = family;
+	s->type = type;
+	s->spare = -1;
+	long long frame = FRAME_MS;
+	if (ipk__url_num(u, "frame", 0, INT_MAX, &frame) < 0)
+		return -EINVAL;
+	s->frame_ms = (int)frame;
+	return family == AF_UNIX ? sock_policy_parse(s, u) : 0;
+}
+
+bool
+ipk__sock_allowed(const struct ipk__credpol *pol, uid_t uid)
+{
+	return pol->any || uid == geteuid() || uid == pol->uid;
+}
+
+int
+ipk__sock_peercred(int fd, struct ipk_peer *p)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	p->pid = uc.pid;
+	p->uid = uc.uid;
+	p->gid = uc.gid;
+	return 0;
+}
+
+static int
+sock_opt(int fd, int level, int name, int val)
+{
+	if (setsockopt(fd, level, name, &val, sizeof(val)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Options of a socket that will carry data, by kind. */
+static int
+sock_setup(struct ipk__sock *s)
+{
+	int fd = s->base.fd;
+	if (s->type == SOCK_STREAM)
+		s->base.flags |= IPK__SOCK;
+	if (s->type == SOCK_STREAM && s->family != AF_UNIX)
+		return sock_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	/* Credentials with every message: who sent it, and EOF vs empty. */
+	if (s->family == AF_UNIX && s->type != SOCK_STREAM)
+		return sock_opt(fd, SOL_SOCKET, SO_PASSCRED, 1);
+	if (s->type == SOCK_DGRAM)
+		return sock_opt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
+	return 0;
+}
+
+static int
+sock_new(const struct ipk__sock *s, const struct ipk__saddr *a)
+{
+	int fd = socket(a->ss.ss_family, s->type | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	                0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* 0 when what is at the path is a dead socket of ours, now removed. */
+static int
+sock_remove_stale(const struct ipk__sock *s, const struct ipk__saddr *a)
+{
+	struct stat st;
+	if (lstat(s->path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST; /* a file or a symlink: never ours to remove */
+	if (st.st_uid != geteuid())
+		return -EPERM;
+	int p = sock_new(s, a);
+	if (p < 0)
+		return p;
+	int rc = connect(p, (const struct sockaddr *)&a->ss, a->len);
+	rc = rc < 0 && errno == ECONNREFUSED ? 0 : -EADDRINUSE;
+	close(p);
+	if (rc == 0 && unlink(s->path) < 0 && errno != ENOENT)
+		rc = -errno;
+	return rc;
+}
+
+static int
+sock_bind_unix(struct ipk__sock *s, const struct ipk__saddr *a)
+{
+	int fd = s->base.fd;
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+	s->abstract = ((const struct sockaddr_un *)sa)->sun_path[0] == '\0';
+	if (!s->abstract)
+		strcpy(s->path, ((const struct sockaddr_un *)sa)->sun_path);
+	/* bind gives the file the inode's mode: no window before a chmod. */
+	if (!s->abstract && fchmod(fd, s->base.mode) < 0)
+		return -errno;
+	if (bind(fd, sa, a->len) < 0) {
+		if (errno != EADDRINUSE || s->abstract)
+			return -errno;
+		int rc = sock_remove_stale(s, a);
+		if (rc < 0)
+			return rc;
+		if (bind(fd, sa, a->len) < 0)
+			return -errno;
+	}
+	struct stat st;
+	if (!s->abstract && lstat(s->path, &st) == 0) {
+		s->owner = true;
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	return 0;
+}
+
+static int
+sock_bind(struct ipk__sock *s, const struct ipk__saddr *a)
+{
+	if (s->family == AF_UNIX)
+		return sock_bind_unix(s, a);
+	/* A restarted server must not fail on TIME_WAIT; no SO_REUSEPORT. */
+	int rc = sock_opt(s->base.fd, SOL_SOCKET, SO_REUSEADDR, 1);
+	if (rc == 0 &&
+	    bind(s->base.fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		rc = -errno;
+	return rc;
+}
+
+static void
+sock_unlink_ours(struct ipk__sock *s)
+{
+	struct stat st;
+	if (s->owner && lstat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino)
+		unlink(s->path);
+	s->owner = false;
+}
+
+static int
+sock_listen(struct ipk__sock *s, const struct ipk__saddr *a)
+{
+	s->family = a->ss.ss_family;
+	int fd = sock_new(s, a);
+	if (fd < 0)
+		return fd;
+	s->base.fd = fd;
+	int rc = sock_bind(s, a);
+	if (rc == 0 && s->type != SOCK_DGRAM && listen(fd, SOMAXCONN) < 0)
+		rc = -errno;
+	if (rc == 0 && s->type == SOCK_DGRAM)
+		rc = sock_setup(s);
+	if (rc == 0 && s->type != SOCK_DGRAM)
+		s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (rc < 0) {
+		sock_unlink_ours(s);
+		close(fd);
+		s->base.fd = -1;
+	}
+	return rc;
+}
+
+/* connect within the deadline: nonblocking, poll, then SO_ERROR. */
+static int
+sock_connect(int fd, const struct ipk__saddr *a, int64_t deadline)
+{
+	int step = 1;
+	while (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) { /* a Unix listener's backlog is full */
+			int rc = ipk__backoff(&step, deadline);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (errno != EINPROGRESS)
+			return -errno;
+		int rc = ipk__wait(fd, POLLOUT, deadline);
+		if (rc < 0)
+			return rc;
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			return -errno;
+		return -err;
+	}
+	return 0;
+}
+
+/* A Unix datagram dialer binds an autobind name so replies can reach it. */
+static int
+sock_dial_prep(const struct ipk__sock *s, int fd)
+{
+	if (s->family != AF_UNIX || s->type != SOCK_DGRAM)
+		return 0;
+	sa_family_t fam = AF_UNIX;
+	if (bind(fd, (const struct sockaddr *)&fam, sizeof(fam)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The dialer checks the listener too: a squatter is not our server. */
+static int
+sock_check_server(const struct ipk__sock *s)
+{
+	struct ipk_peer p;
+	if (s->family != AF_UNIX || s->type == SOCK_DGRAM)
+		return 0;
+	int rc = ipk__sock_peercred(s->base.fd, &p);
+	if (rc == 0 && !ipk__sock_allowed(&s->pol, p.uid) && p.uid != 0)
+		rc = -EPERM;
+	return rc;
+}
+
+static int
+sock_dial_once(struct ipk__sock *s, const struct ipk__saddr *a,
+               int64_t deadline)
+{
+	int fd = sock_new(s, a);
+	if (fd < 0)
+		return fd;
+	int rc = sock_dial_prep(s, fd);
+	if (rc == 0)
+		rc = sock_connect(fd, a, deadline);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	s->base.fd = fd;
+	return 0;
+}
+
+static int
+sock_dial(struct ipk__sock *s, const struct ipk__saddr *a)
+{
+	int64_t deadline = ipk__deadline(s->base.timeout);
+	int step = 1, rc;
+	s->family = a->ss.ss_family;
+	/* Wait for the listener to appear, as a FIFO dialer does. */
+	while ((rc = sock_dial_once(s, a, deadline)) == -ECONNREFUSED ||
+	       rc == -ENOENT)
+		if (ipk__backoff(&step, deadline) < 0)
+			return rc;
+	if (rc < 0)
+		return rc;
+	s->peer = *a;
+	s->connected = true;
+	rc = sock_setup(s);
+	if (rc == 0)
+		rc = sock_check_server(s);
+	if (rc < 0) {
+		close(s->base.fd);
+		s->base.fd = -1;
+	}
+	return rc;
+}
+
+/*
+ * Out of descriptors: the pending connection would keep the listener
+ * readable, so a poll loop would spin.  Free the spare descriptor, take
+ * the connection and close it (libuv's trick), then report.
+ */
+static int
+sock_shed(struct ipk__sock *l, int err)
+{
+	if (l->spare < 0)
+		return -err;
+	close(l->spare);
+	int fd = accept(l->base.fd, NULL, NULL);
+	if (fd >= 0)
+		close(fd);
+	l->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return -err;
+}
+
+/* Set up c for an accepted fd, or -EACCES when the policy says no. */
+static int
+sock_admit(struct ipk__sock *l, struct ipk__sock *c, int fd,
+           const struct ipk__saddr *pa)
+{
+	c->family = l->family;
+	c->type = l->type;
+	c->pol = l->pol;
+	c->frame_ms = l->frame_ms;
+	c->spare = -1;
+	c->peer = *pa;
+	c->connected = true;
+	c->base.fd = fd;
+	struct ipk_peer p;
+	int rc = 0;
+	if (l->family == AF_UNIX) {
+		rc = ipk__sock_peercred(fd, &p);
+		if (rc == 0 && !ipk__sock_allowed(&l->pol, p.uid))
+			rc = -EACCES;
+	}
+	if (rc == 0)
+		rc = sock_setup(c);
+	if (rc < 0) {
+		close(fd);
+		c->base.fd = -1;
+	}
+	return rc;
+}
+
+int
+ipk__sock_accept(struct ipk_chan *lc, struct ipk_chan *cc, int64_t deadline)
+{
+	struct ipk__sock *l = (struct ipk__sock *)lc;
+	struct ipk__sock *c = (struct ipk__sock *)cc;
+	for (;;) {
+		struct ipk__saddr pa = {.len = sizeof(pa.ss)};
+		int fd = accept4(l->base.fd, (struct sockaddr *)&pa.ss, &pa.len,
+		                 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0) {
+			int rc = sock_admit(l, c, fd, &pa);
+			if (rc != -EACCES) /* a refused peer: keep serving */
+				return rc;
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE)
+			return sock_shed(l, errno);
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int rc = ipk__wait(l->base.fd, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int
+ipk__sock_shutdown(struct ipk_chan *c)
+{
+	int rc = ipk__stream_flush(c, ipk__deadline(c->timeout));
+	if (rc < 0)
+		return rc;
+	if (shutdown(c->fd, SHUT_WR) < 0)
+		return -errno;
+	return 0;
+}
+
+void
+ipk__sock_close(struct ipk_chan *c)
+{
+	struct ipk__sock *s = (struct ipk__sock *)c;
+	if (!(c->flags & IPK__KEEP))
+		sock_unlink_ours(s);
+	if (s->spare >= 0)
+		close(s->spare);
+	s->spare = -1;
+	ipk__fdq_free(&s->fdq);
+}
+
+int
+ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b, const struct ipk_url *u)
+{
+	struct ipk__sock *sa = (struct ipk__sock *)a;
+	struct ipk__sock *sb = (struct ipk__sock *)b;
+	if (*u->rest != '\0')
+		return -EINVAL;
+	int type = sock_kind(a)->type;
+	int rc = sock_init(sa, u, AF_UNIX, type);
+	if (rc == 0)
+		rc = sock_init(sb, u, AF_UNIX, type);
+	int fds[2];
+	if (rc == 0 && socketpair(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	                          0, fds) < 0)
+		rc = -errno;
+	if (rc < 0)
+		return rc;
+	a->fd = fds[0];
+	b->fd = fds[1];
+	sa->connected = sb->connected = true;
+	rc = sock_setup(sa);
+	if (rc == 0)
+		rc = sock_setup(sb);
+	if (rc < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		a->fd = b->fd = -1;
+	}
+	return rc;
+}
+
+/* The URL's options and address, for listen and dial. */
+static int
+sock_prepare(struct ipk_chan *c, const struct ipk_url *u, struct ipk__saddr *a)
+{
+	const struct sock_kind *k = sock_kind(c);
+	int rc = sock_init((struct ipk__sock *)c, u, k->family, k->type);
+	if (rc < 0)
+		return rc;
+	if (k->family == AF_UNIX)
+		return ipk__sock_unix_addr(u->rest, a);
+	return ipk__sock_inet_addr(u->rest, k->type, a);
+}
+
+int
+ipk__sock_listen(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct ipk__saddr a;
+	int rc = sock_prepare(c, u, &a);
+	return rc < 0 ? rc : sock_listen((struct ipk__sock *)c, &a);
+}
+
+int
+ipk__sock_dial(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct ipk__saddr a;
+	int rc = sock_prepare(c, u, &a);
+	return rc < 0 ? rc : sock_dial((struct ipk__sock *)c, &a);
+}

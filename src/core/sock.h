@@ -1,0 +1,113 @@
+/*
+ * sock.h - what the five socket transports (unix, unixpacket, unixgram,
+ * tcp, udp) share: one channel state, address parsing, connect with a
+ * deadline, the stale-socket probe, SO_PEERCRED policy, SCM_RIGHTS and
+ * whole-datagram I/O.  Implemented once in sock.c and sockmsg.c.
+ */
+#ifndef IPK_SOCK_H
+#define IPK_SOCK_H
+
+#include "core.h"
+
+#include <sys/un.h>
+
+#define IPK__SCM_MAX 253 /* SCM_MAX_FD: more in one message is EINVAL */
+#define IPK__FDQ_MAX 8
+
+struct ipk__saddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Who may connect to a Unix listener (?allow=any, ?uid=N). */
+struct ipk__credpol {
+	bool any;
+	uid_t uid;
+};
+
+/* Descriptors that arrived on a byte stream, by stream offset. */
+struct ipk__fdq {
+	uint64_t pos; /* stream offset of the first unread buffered byte */
+	size_t n;
+	struct {
+		uint64_t at;
+		int *fds;
+		size_t nfds;
+		bool lost; /* the kernel truncated them (MSG_CTRUNC) */
+	} e[IPK__FDQ_MAX];
+};
+
+/* The state of every socket channel. */
+struct ipk__sock {
+	struct ipk_chan base;
+	int family, type;
+	struct ipk__saddr peer; /* datagrams: where sends go */
+	bool connected;         /* peer-locked: send() without an address */
+	bool owner;             /* bound the socket file: unlink on close */
+	bool abstract;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	dev_t dev;
+	ino_t ino;
+	struct ipk__credpol pol;
+	int spare;           /* listener: a reserve descriptor for EMFILE */
+	int frame_ms;        /* stream: a started frame must end this soon */
+	int64_t frame_start; /* when the pending partial frame was seen */
+	struct ipk__fdq fdq; /* unix stream: descriptors not yet delivered */
+	uint32_t drops;      /* udp: datagrams the kernel dropped */
+};
+
+/* Query keys the socket transports accept. */
+extern const char *const ipk__sock_unix_options[];
+extern const char *const ipk__sock_inet_options[];
+
+/* Addresses.  -ENAMETOOLONG before any system call when it does not fit. */
+int ipk__sock_unix_addr(const char *rest, struct ipk__saddr *a);
+int ipk__sock_inet_addr(const char *rest, int type, struct ipk__saddr *a);
+
+/*
+ * The methods every socket transport uses (see transport.h).  listen
+ * binds (unix: stale probe, owner-only, no chmod window) and listens;
+ * dial connects within ?timeout=, waiting for a listener to appear;
+ * accept admits only peers the SO_PEERCRED policy allows and sheds a
+ * connection on EMFILE; pair is socketpair.
+ */
+int ipk__sock_listen(struct ipk_chan *c, const struct ipk_url *u);
+int ipk__sock_dial(struct ipk_chan *c, const struct ipk_url *u);
+int ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b,
+                   const struct ipk_url *u);
+int ipk__sock_accept(struct ipk_chan *l, struct ipk_chan *c, int64_t deadline);
+int ipk__sock_shutdown(struct ipk_chan *c);
+void ipk__sock_close(struct ipk_chan *c);
+/* SO_PEERCRED of a connected Unix socket into p. */
+int ipk__sock_peercred(int fd, struct ipk_peer *p);
+bool ipk__sock_allowed(const struct ipk__credpol *pol, uid_t uid);
+
+/* Byte streams (unix, tcp): framing by io.c plus the frame deadline. */
+int ipk__sock_stream_send(struct ipk_chan *c, const struct ipk_msg *m,
+                          int64_t deadline);
+ssize_t ipk__sock_stream_recv(struct ipk_chan *c, struct ipk_msg *m,
+                              int64_t deadline);
+int ipk__sock_stream_batch(struct ipk_chan *c, const struct iovec *msgs,
+                           size_t n, int64_t deadline);
+
+/* Whole messages (unixgram, unixpacket, udp). */
+int ipk__sock_dgram_send(struct ipk_chan *c, const struct ipk_msg *m,
+                         int64_t deadline);
+int ipk__sock_dgram_batch(struct ipk_chan *c, const struct iovec *msgs,
+                          size_t n, int64_t deadline);
+ssize_t ipk__sock_dgram_recv(struct ipk_chan *c, struct ipk_msg *m,
+                             int64_t deadline);
+
+/* SCM_RIGHTS.  The control buffer must hold IPK__SCM_MAX descriptors. */
+#define IPK__CMSG_ROOM                                                         \
+	(CMSG_SPACE(sizeof(int) * IPK__SCM_MAX) +                              \
+	 CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(uint32_t)))
+int ipk__sock_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t n);
+/* Take descriptors out of mh into out[*n]; closes them all if truncated. */
+int ipk__sock_take_fds(struct msghdr *mh, int *out, size_t *n);
+void ipk__fdq_free(struct ipk__fdq *q);
+
+/* Datagrams the kernel dropped on this udp channel (SO_RXQ_OVFL). */
+uint32_t ipk__sock_drops(const struct ipk_chan *c);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * sockaddr.c - socket addresses from URLs: Unix paths (checked against
+ * sun_path before any system call: nothing is cut short), the private
+ * runtime directory for bare names, abstract "@name" with an explicit
+ * length, and "host:port" / "[v6]:port" through getaddrinfo.
+ */
+#include "sock.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <string.h>
+
+int
+ipk__sock_unix_addr(const char *rest, struct ipk__saddr *a)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&a->ss;
+	memset(a, 0, sizeof(*a));
+	sun->sun_family = AF_UNIX;
+	size_t room = sizeof(sun->sun_path);
+	if (rest[0] == '@') {
+		size_t n = strlen(rest + 1);
+		if (n == 0)
+			return -EINVAL;
+		if (n + 1 > room)
+			return -ENAMETOOLONG;
+		memcpy(sun->sun_path + 1, rest + 1, n);
+		a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		                     1 + n);
+		return 0;
+	}
+	char path[PATH_MAX];
+	int rc = ipk__runtime_path(rest, path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	size_t n = strlen(path);
+	if (n + 1 > room) /* the kernel would cut it silently */
+		return -ENAMETOOLONG;
+	memcpy(sun->sun_path, path, n + 1);
+	a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+/* "host:port", "[v6]:port", ":port"; no host is 127.0.0.1. */
+static int
+sock_split_hostport(const char *rest, char *host, size_t hsize,
+                    const char **port)
+{
+	const char *colon;
+	const char *h = rest;
+	size_t hl;
+	if (rest[0] == '[') {
+		const char *end = strchr(rest, ']');
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		h = rest + 1;
+		hl = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		colon = strrchr(rest, ':');
+		if (!colon || memchr(rest, ':', (size_t)(colon - rest)))
+			return -EINVAL;
+		hl = (size_t)(colon - rest);
+	}
+	if (hl >= hsize)
+		return -ENAMETOOLONG;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (hl == 0)
+		strcpy(host, "127.0.0.1");
+	*port = colon + 1;
+	return **port ? 0 : -EINVAL;
+}
+
+int
+ipk__sock_inet_addr(const char *rest, int type, struct ipk__saddr *a)
+{
+	char host[256];
+	const char *port;
+	int rc = sock_split_hostport(rest, host, sizeof(host), &port);
+	if (rc < 0)
+		return rc;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = type,
+	                         .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc == EAI_SYSTEM)
+		return -errno;
+	if (rc != 0)
+		return rc == EAI_NONAME || rc == EAI_SERVICE ? -ENOENT
+		                                             : -EINVAL;
+	memset(a, 0, sizeof(*a));
+	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+	a->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}

@@ -1,0 +1,428 @@
+/*
+ * sockmsg.c - the data half of the socket transports: byte streams framed
+ * by io.c with a frame deadline; whole datagrams and seqpackets (a size
+ * probe with MSG_PEEK|MSG_TRUNC first, so a short buffer is -EMSGSIZE and
+ * the message stays); sendmmsg batches; sender credentials and addresses;
+ * SO_RXQ_OVFL drops; SCM_RIGHTS.
+ */
+#include "sock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MMSG_MAX 64
+
+int
+ipk__sock_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (n > IPK__SCM_MAX)
+		return -EINVAL;
+	mh->msg_control = ctl;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	return 0;
+}
+
+static void
+sock_close_fds(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* 1 (all closed, *n = 0) when the kernel truncated them, else 0. */
+int
+ipk__sock_take_fds(struct msghdr *mh, int *out, size_t *n)
+{
+	size_t room = *n, got = 0;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+	for (; cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < k; i++) {
+			if (got < room)
+				memcpy(&out[got++], &fds[i], sizeof(int));
+			else
+				close(fds[i]);
+		}
+	}
+	*n = got;
+	if (!(mh->msg_flags & MSG_CTRUNC))
+		return 0;
+	sock_close_fds(out, got);
+	*n = 0;
+	return 1;
+}
+
+void
+ipk__fdq_free(struct ipk__fdq *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		sock_close_fds(q->e[i].fds, q->e[i].nfds);
+		free(q->e[i].fds);
+	}
+	q->n = 0;
+}
+
+/*
+ * errno of a socket call.  The peer gone is -EPIPE on every transport,
+ * including a refusal (a closed Unix socket, an ICMP port unreachable).
+ */
+static int
+sock_err(int e)
+{
+	if (e == EPIPE || e == ECONNRESET || e == ECONNREFUSED || e == ENOTCONN)
+		return -EPIPE;
+	return -e;
+}
+
+/* Wait until the socket can take a datagram (or back off, unconnected). */
+static int
+sock_wait_out(const struct ipk__sock *s, int *step, int64_t deadline)
+{
+	/* Only a connected socket's poll sees the receiver's full queue. */
+	if (s->connected || s->family != AF_UNIX)
+		return ipk__wait(s->base.fd, POLLOUT, deadline);
+	return ipk__backoff(step, deadline);
+}
+
+static int
+sock_dest(const struct ipk__sock *s, struct msghdr *mh)
+{
+	if (s->connected)
+		return 0;
+	if (s->peer.len == 0)
+		return -EDESTADDRREQ; /* nobody has sent us anything yet */
+	mh->msg_name = (void *)&s->peer.ss;
+	mh->msg_namelen = s->peer.len;
+	return 0;
+}
+
+int
+ipk__sock_dgram_send(struct ipk_chan *c, const struct ipk_msg *m,
+                     int64_t deadline)
+{
+	struct ipk__sock *s = (struct ipk__sock *)c;
+	if (m->nfds && s->family != AF_UNIX)
+		return -ENOTSUP;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * IPK__SCM_MAX)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {m->buf, m->len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	int rc = sock_dest(s, &mh);
+	if (rc == 0)
+		rc = ipk__sock_put_fds(&mh, ctl.buf, m->fds, m->nfds);
+	int step = 1;
+	while (rc == 0 &&
+	       sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return sock_err(errno);
+		rc = sock_wait_out(s, &step, deadline);
+	}
+	return rc;
+}
+
+static int
+sock_batch_fill(const struct ipk__sock *s, struct mmsghdr *mm,
+                const struct iovec *msgs, size_t n)
+{
+	size_t k = n < MMSG_MAX ? n : MMSG_MAX;
+	for (size_t i = 0; i < k; i++) {
+		if (msgs[i].iov_len > s->base.max)
+			return (int)i;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_iov = (struct iovec *)&msgs[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		sock_dest(s, &mm[i].msg_hdr);
+	}
+	return (int)k;
+}
+
+int
+ipk__sock_dgram_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+                      int64_t deadline)
+{
+	struct ipk__sock *s = (struct ipk__sock *)c;
+	struct mmsghdr mm[MMSG_MAX];
+	struct msghdr probe = {0};
+	if (n && sock_dest(s, &probe) < 0)
+		return -EDESTADDRREQ;
+	size_t sent = 0;
+	int step = 1;
+	while (sent < n) {
+		int k = sock_batch_fill(s, mm, msgs + sent, n - sent);
+		if (k == 0)
+			return sent ? (int)sent : -EMSGSIZE;
+		int r = sendmmsg(c->fd, mm, (unsigned)k,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r > 0) {
+			sent += (size_t)r;
+			continue;
+		}
+		int rc = errno == EINTR ? 0 : sock_err(errno);
+		if (rc == -EAGAIN)
+			rc = sock_wait_out(s, &step, deadline);
+		if (rc < 0)
+			return sent ? (int)sent : rc;
+	}
+	return (int)sent;
+}
+
+/*
+ * Size of the next message without taking it.  The control room holds
+ * credentials only, so passed descriptors show as MSG_CTRUNC and are not
+ * installed.  A seqpacket read of 0 without credentials is EOF.
+ */
+static ssize_t
+sock_peek(struct ipk__sock *s, int64_t deadline, int *flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	char b;
+	for (;;) {
+		struct iovec iov = {&b, 0};
+		struct msghdr mh = {.msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = ctl.buf,
+		                    .msg_controllen = sizeof(ctl.buf)};
+		ssize_t r = recvmsg(s->base.fd, &mh,
+		                    MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+		if (r == 0 && s->type == SOCK_SEQPACKET && !mh.msg_controllen)
+			return -EPIPE;
+		if (r >= 0) {
+			*flags = mh.msg_flags;
+			return r;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return sock_err(errno);
+		int rc = ipk__wait(s->base.fd, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* How many descriptors ride with the next message (peeked, closed). */
+static ssize_t
+sock_peek_nfds(struct ipk__sock *s)
+{
+	union {
+		char buf[IPK__CMSG_ROOM];
+		struct cmsghdr align;
+	} ctl;
+	char b;
+	struct iovec iov = {&b, 0};
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = ctl.buf,
+	                    .msg_controllen = sizeof(ctl.buf)};
+	if (recvmsg(s->base.fd, &mh,
+	            MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+		return sock_err(errno);
+	int fds[IPK__SCM_MAX];
+	size_t n = IPK__SCM_MAX;
+	ipk__sock_take_fds(&mh, fds, &n);
+	sock_close_fds(fds, n);
+	return (ssize_t)n;
+}
+
+static void
+sock_read_cmsgs(struct ipk__sock *s, struct msghdr *mh, struct ipk_peer *p)
+{
+	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+	for (; cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred uc;
+			memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+			p->pid = uc.pid;
+			p->uid = uc.uid;
+			p->gid = uc.gid;
+		} else if (cm->cmsg_type == SO_RXQ_OVFL) {
+			memcpy(&s->drops, CMSG_DATA(cm), sizeof(s->drops));
+		}
+	}
+}
+
+/* Give the descriptors to m, or close them when m has no room for them. */
+static void
+sock_give_fds(struct ipk_msg *m, const int *fds, size_t n)
+{
+	size_t k = m->fds ? (n < m->nfds ? n : m->nfds) : 0;
+	if (k)
+		memcpy(m->fds, fds, k * sizeof(int));
+	sock_close_fds(fds + k, n - k);
+	m->nfds = k;
+}
+
+/* The real read.  -EACCES: the policy refused the sender (dropped). */
+static ssize_t
+sock_read(struct ipk__sock *s, struct ipk_msg *m)
+{
+	union {
+		char buf[IPK__CMSG_ROOM];
+		struct cmsghdr align;
+	} ctl;
+	struct ipk_peer p = {.pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1};
+	struct iovec iov = {m->buf, m->len};
+	struct msghdr mh = {.msg_name = &p.addr,
+	                    .msg_namelen = sizeof(p.addr),
+	                    .msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = ctl.buf,
+	                    .msg_controllen = sizeof(ctl.buf)};
+	ssize_t r = recvmsg(s->base.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return sock_err(errno);
+	p.addrlen = mh.msg_namelen;
+	sock_read_cmsgs(s, &mh, &p);
+	int fds[IPK__SCM_MAX];
+	size_t n = IPK__SCM_MAX;
+	int lost = ipk__sock_take_fds(&mh, fds, &n);
+	bool unix_dgram = s->family == AF_UNIX && s->type == SOCK_DGRAM;
+	if ((unix_dgram && !ipk__sock_allowed(&s->pol, p.uid)) ||
+	    (mh.msg_flags & MSG_TRUNC)) {
+		sock_close_fds(fds, n);
+		return (mh.msg_flags & MSG_TRUNC) ? -EMSGSIZE : -EACCES;
+	}
+	sock_give_fds(m, fds, n);
+	if (!s->connected && p.addrlen > sizeof(sa_family_t)) {
+		memcpy(&s->peer.ss, &p.addr, p.addrlen);
+		s->peer.len = p.addrlen; /* replies go to the last sender */
+	}
+	if (m->peer)
+		*m->peer = p;
+	m->len = (size_t)r;
+	return lost ? -EMFILE : r;
+}
+
+ssize_t
+ipk__sock_dgram_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+{
+	struct ipk__sock *s = (struct ipk__sock *)c;
+	for (;;) {
+		int flags = 0;
+		ssize_t size = sock_peek(s, deadline, &flags);
+		if (size < 0)
+			return size;
+		if ((size_t)size > m->len) {
+			m->len = (size_t)size;
+			return -EMSGSIZE; /* it stays for a bigger buffer */
+		}
+		if ((flags & MSG_CTRUNC) && m->fds) {
+			ssize_t need = sock_peek_nfds(s);
+			if (need < 0)
+				return need;
+			if ((size_t)need > m->nfds) {
+				m->nfds = (size_t)need;
+				return -EMSGSIZE;
+			}
+		}
+		ssize_t r = sock_read(s, m);
+		if (r != -EACCES && r != -EAGAIN)
+			return r;
+	}
+}
+
+/* Who is at the other end of a connection: SO_PEERCRED, address. */
+static void
+sock_stream_peer(const struct ipk__sock *s, struct ipk_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = -1;
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	if (s->family == AF_UNIX)
+		ipk__sock_peercred(s->base.fd, p);
+	memcpy(&p->addr, &s->peer.ss, sizeof(p->addr));
+	p->addrlen = s->peer.len;
+}
+
+/* The caller's deadline, or sooner when a started frame must end first. */
+static int64_t
+sock_frame_deadline(const struct ipk__sock *s, int64_t deadline)
+{
+	if (s->frame_ms <= 0)
+		return deadline;
+	int64_t start = s->frame_start ? s->frame_start : ipk__now_ms();
+	int64_t end = start + s->frame_ms;
+	return end < deadline ? end : deadline;
+}
+
+/*
+ * A peer that starts a frame and stalls (slowloris) is dropped once the
+ * frame is older than ?frame= ms; a quiet peer between frames is not.
+ */
+ssize_t
+ipk__sock_stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+{
+	struct ipk__sock *s = (struct ipk__sock *)c;
+	for (;;) {
+		int64_t dl = sock_frame_deadline(s, deadline);
+		ssize_t r = s->family == AF_UNIX
+		                    ? ipk__stream_recv_fds(c, m, dl, &s->fdq)
+		                    : ipk__stream_recv(c, m, dl);
+		bool mid = ipk__stream_midframe_rx(c);
+		if (!mid)
+			s->frame_start = 0;
+		if (r >= 0 && m->peer)
+			sock_stream_peer(s, m->peer);
+		if ((r != -ETIMEDOUT && r != -EAGAIN) || s->frame_ms <= 0)
+			return r;
+		int64_t now = ipk__now_ms();
+		if (mid && !s->frame_start) {
+			s->frame_start = now;
+		} else if (mid && now >= s->frame_start + s->frame_ms) {
+			shutdown(c->fd, SHUT_RDWR);
+			return c->broken = -ECONNRESET;
+		}
+		if (dl == deadline)
+			return r;
+	}
+}
+
+int
+ipk__sock_stream_send(struct ipk_chan *c, const struct ipk_msg *m,
+                      int64_t deadline)
+{
+	const struct ipk__sock *s = (const struct ipk__sock *)c;
+	if (m->nfds == 0)
+		return ipk__stream_send1(c, m, deadline);
+	if (s->family != AF_UNIX)
+		return -ENOTSUP;
+	if (m->nfds > IPK__SCM_MAX)
+		return -EINVAL;
+	return ipk__stream_send_fds(c, m, deadline);
+}
+
+uint32_t
+ipk__sock_drops(const struct ipk_chan *c)
+{
+	return ((const struct ipk__sock *)c)->drops;
+}
+
+int
+ipk__sock_stream_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+                       int64_t deadline)
+{
+	return ipk__stream_send(c, msgs, n, deadline);
+}

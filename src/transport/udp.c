@@ -1,0 +1,21 @@
+/*
+ * udp.c - "udp://host:port": UDP.  The listener binds and answers the
+ * last sender; a dialer is connected (peer-locked: other sources are not
+ * delivered, ICMP refusals surface as -ECONNREFUSED).  Unreliable by
+ * nature: the kernel's drops are counted from SO_RXQ_OVFL.
+ */
+#include "../core/sock.h"
+#include "../core/transport.h"
+
+const struct ipk_transport ipk__udp = {
+        .scheme = "udp",
+        .size = sizeof(struct ipk__sock),
+        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD,
+        .options = ipk__sock_inet_options,
+        .listen = ipk__sock_listen,
+        .dial = ipk__sock_dial,
+        .send = ipk__sock_dgram_send,
+        .recv = ipk__sock_dgram_recv,
+        .send_batch = ipk__sock_dgram_batch,
+        .close = ipk__sock_close,
+};
