@@ -137,9 +137,14 @@ sock_remove_stale(const struct ipk__sock *s, const struct ipk__saddr *a)
 		return -EEXIST; /* a file or a symlink: never ours to remove */
 	if (st.st_uid != geteuid())
 		return -EPERM;
-	int p = sock_new(s, a);
+	/*
+	 * Probe with a datagram socket: a dead file refuses it, a live
+	 * listener of another type says EPROTOTYPE, and no connection lands
+	 * in a live listener's backlog for it to accept.
+	 */
+	int p = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (p < 0)
-		return p;
+		return -errno;
 	int rc = connect(p, (const struct sockaddr *)&a->ss, a->len);
 	rc = rc < 0 && errno == ECONNREFUSED ? 0 : -EADDRINUSE;
 	close(p);

@@ -11,7 +11,8 @@
 const struct ipk_transport ipk__unix = {
         .scheme = "unix",
         .size = sizeof(struct ipk__sock),
-        .caps = IPK_CAP_DUPLEX | IPK_CAP_ACCEPT | IPK_CAP_FD | IPK_CAP_PAIR,
+        .caps = IPK_CAP_DUPLEX | IPK_CAP_ACCEPT | IPK_CAP_FD | IPK_CAP_PAIR |
+                IPK_CAP_FDPASS,
         .options = ipk__sock_unix_options,
         .listen = ipk__sock_listen,
         .dial = ipk__sock_dial,

@@ -10,7 +10,7 @@
 const struct ipk_transport ipk__unixgram = {
         .scheme = "unixgram",
         .size = sizeof(struct ipk__sock),
-        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD,
+        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD | IPK_CAP_FDPASS,
         .options = ipk__sock_unix_options,
         .listen = ipk__sock_listen,
         .dial = ipk__sock_dial,
