@@ -105,11 +105,21 @@ ct_rx(struct ct *c)
 static int
 ct_close(struct ct *c)
 {
+	/* A queue's owner removes it with what is still in it, and a queue
+	 * has no EOF to end the peer: let the peer finish first. */
+	int st = 0;
+	if ((c->t->flags & CT_NO_PEER) && c->child > 0) {
+		st = th_wait(c->child, CT_WAIT);
+		c->child = 0;
+	}
 	ipk_close(c->conn);
 	ipk_close(c->owner);
 	ipk_close(c->wr);
-	int st = c->child > 0 ? th_wait(c->child, CT_WAIT) : 0;
+	if (c->child > 0)
+		st = th_wait(c->child, CT_WAIT);
+	const struct ct_target *t = c->t; /* messages still name it */
 	memset(c, 0, sizeof(*c));
+	c->t = t;
 	return st;
 }
 

@@ -39,6 +39,10 @@ static const struct ct_target ct_targets[] = {
          1048576},
         {"udp", "udp://127.0.0.1:{port}?max=65507",
          "udp://127.0.0.1:{port}?max=65507", CT_DUPLEX | CT_NO_EOF, 65507},
+        {"sysvmsg", "sysvmsg:{key}?send=2&recv=1",
+         "sysvmsg:{key}?send=1&recv=2", CT_DUPLEX | CT_NO_PEER, 8192},
+        {"mq", "mq:/ipk-test-{key}?msgsize=8192", "mq:/ipk-test-{key}",
+         CT_NO_PEER, 8192},
 };
 
 #define CT_NTARGETS (sizeof(ct_targets) / sizeof(ct_targets[0]))

@@ -7,12 +7,15 @@
 #include <string.h>
 
 extern const struct ipk_transport ipk__pipe, ipk__fifo;
+extern const struct ipk_transport ipk__sysvmsg, ipk__mq;
 extern const struct ipk_transport ipk__unix, ipk__unixpacket, ipk__unixgram;
 extern const struct ipk_transport ipk__tcp, ipk__udp;
 
 const struct ipk_transport *const ipk__transports[] = {
         &ipk__pipe,
         &ipk__fifo,
+        &ipk__sysvmsg,
+        &ipk__mq,
         &ipk__unix,
         &ipk__unixpacket,
         &ipk__unixgram,

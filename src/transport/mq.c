@@ -1,0 +1,321 @@
+/*
+ * mq.c - "mq:/name", the POSIX message queue (notes section 6.5, the
+ * other half of its closing question).  Priorities order the queue, both
+ * ends open it read-write, and the descriptor is pollable (ipk_fd).
+ * "?depth=N&msgsize=N" size the queue when ipk_listen creates it.  Statics
+ * are pmq_ because mq_ is libc's.
+ */
+#include "../core/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* mq_unlink wakes no waiter: long waits are cut into slices to notice it. */
+#define PMQ_SLICE_MS 50
+
+struct pmq_chan {
+	struct ipk_chan base;
+	char *name;     /* the queue's name, for close to unlink */
+	pid_t owner;    /* the process that created it, 0 if dialled */
+	unsigned prio;  /* ?prio= for plain ipk_send */
+	size_t msgsize; /* mq_msgsize: room of rx */
+	char *rx;       /* receive buffer, and the held message */
+	size_t held;    /* length of the held message */
+	unsigned hprio; /* its priority */
+	bool has_held;  /* rx holds a message too big for the last caller */
+};
+
+static const char *const pmq_options[] = {"depth", "msgsize", "prio", "share",
+                                          NULL};
+
+/* One leading slash and no other, not "/", "/." or "/..", NAME_MAX. */
+static int
+pmq_name_check(const char *name)
+{
+	if (name[0] != '/' || name[1] == '\0' || strchr(name + 1, '/') ||
+	    strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
+		return -EINVAL;
+	return strlen(name + 1) > NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int
+pmq_parse(struct pmq_chan *q, const struct ipk_url *u)
+{
+	long long prio = 0;
+	long max = sysconf(_SC_MQ_PRIO_MAX);
+	if (ipk__url_num(u, "prio", 0, (max > 0 ? max : 32768) - 1, &prio) < 0)
+		return -EINVAL;
+	q->prio = (unsigned)prio;
+	int rc = pmq_name_check(u->rest);
+	if (rc == 0 && !(q->name = strdup(u->rest)))
+		rc = -ENOMEM;
+	return rc;
+}
+
+static long
+pmq_sysctl(const char *name, long dflt)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
+	FILE *f = fopen(path, "re");
+	long v = 0;
+	if (f && fscanf(f, "%ld", &v) != 1)
+		v = 0;
+	if (f)
+		fclose(f);
+	return v > 0 ? v : dflt;
+}
+
+/* 1 and *a when ?depth or ?msgsize asks for a size, 0 for the defaults. */
+static int
+pmq_attr_parse(const struct ipk_url *u, struct mq_attr *a)
+{
+	long long depth = 0, size = 0;
+	if (ipk__url_num(u, "depth", 1, LONG_MAX, &depth) < 0 ||
+	    ipk__url_num(u, "msgsize", 1, LONG_MAX, &size) < 0)
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	a->mq_maxmsg = depth ? (long)depth : pmq_sysctl("msg_default", 10);
+	a->mq_msgsize = size ? (long)size : pmq_sysctl("msgsize_default", 8192);
+	return depth || size;
+}
+
+static int
+pmq_setup(struct pmq_chan *q)
+{
+	struct mq_attr a;
+	if (mq_getattr(q->base.fd, &a) < 0)
+		return -errno;
+	q->msgsize = (size_t)a.mq_msgsize;
+	if (q->base.max > q->msgsize)
+		q->base.max = q->msgsize;
+	q->rx = malloc(q->msgsize ? q->msgsize : 1);
+	return q->rx ? 0 : -ENOMEM;
+}
+
+static void
+pmq_undo(struct pmq_chan *q)
+{
+	if (q->base.fd >= 0)
+		mq_close(q->base.fd);
+	q->base.fd = -1;
+	free(q->name);
+	free(q->rx);
+	q->name = q->rx = NULL;
+}
+
+static int
+pmq_listen(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct pmq_chan *q = (struct pmq_chan *)c;
+	struct mq_attr a;
+	int set = pmq_attr_parse(u, &a);
+	if (set < 0 || ipk__url_has(u, "share"))
+		return -EINVAL;
+	int rc = pmq_parse(q, u);
+	if (rc < 0)
+		goto out_undo;
+	c->fd = mq_open(q->name, O_RDWR | O_CREAT | O_EXCL, 0600,
+	                set ? &a : NULL);
+	if (c->fd < 0) {
+		rc = -errno;
+		goto out_undo;
+	}
+	/* mq_open's mode went through the umask: set the one asked for. */
+	rc = fchmod(c->fd, c->mode | 0600) < 0 ? -errno : pmq_setup(q);
+	if (rc < 0)
+		goto out_unlink;
+	q->owner = getpid();
+	return 0;
+out_unlink:
+	mq_unlink(q->name);
+out_undo:
+	pmq_undo(q);
+	return rc;
+}
+
+/* Wait for the queue to appear, as a dialler waits for a listener. */
+static int
+pmq_dial_open(const struct pmq_chan *q)
+{
+	int64_t deadline = ipk__deadline(q->base.timeout);
+	int step = 1;
+	for (;;) {
+		mqd_t d = mq_open(q->name, O_RDWR);
+		if (d >= 0 || errno != ENOENT)
+			return d >= 0 ? d : -errno;
+		if (ipk__backoff(&step, deadline) < 0)
+			return -ETIMEDOUT; /* as fifo: no listener came */
+	}
+}
+
+static int
+pmq_dial(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct pmq_chan *q = (struct pmq_chan *)c;
+	int share = ipk__url_flag(u, "share");
+	if (share < 0 || ipk__url_has(u, "depth") || ipk__url_has(u, "msgsize"))
+		return -EINVAL;
+	int rc = pmq_parse(q, u);
+	if (rc == 0 && (rc = pmq_dial_open(q)) >= 0) {
+		c->fd = rc;
+		struct stat st;
+		rc = fstat(c->fd, &st) < 0 ? -errno : 0;
+		if (rc == 0 && !share)
+			rc = ipk__check_owner(&st, c->mode | 0600);
+		if (rc == 0)
+			rc = pmq_setup(q);
+	}
+	if (rc < 0)
+		pmq_undo(q);
+	return rc < 0 ? rc : 0;
+}
+
+/* The absolute CLOCK_REALTIME time of the next slice of the wait. */
+static struct timespec
+pmq_abstime(int64_t deadline)
+{
+	struct timespec ts = {0, 0};
+	if (deadline == 0)
+		return ts; /* long past: one attempt that does not wait */
+	int left = ipk__remaining(deadline);
+	if (left < 0 || left > PMQ_SLICE_MS)
+		left = PMQ_SLICE_MS;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += left / 1000;
+	ts.tv_nsec += (left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/* Unlinked (mq_unlink, ipckit rm): the name no longer leads here. */
+static bool
+pmq_removed(const struct pmq_chan *q)
+{
+	struct stat st;
+	return fstat(q->base.fd, &st) == 0 && st.st_nlink == 0;
+}
+
+/* After a failed mq_timed* call: 0 to try again, or the error. */
+static int
+pmq_retry(struct pmq_chan *q, int err, int64_t deadline)
+{
+	if (err == EINTR)
+		return 0;
+	if (err != ETIMEDOUT)
+		return -err;
+	if (pmq_removed(q))
+		return q->base.broken = -EIDRM;
+	if (deadline == 0)
+		return -EAGAIN;
+	if (deadline != IPK_NEVER && ipk__remaining(deadline) == 0)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+static int
+pmq_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
+{
+	struct pmq_chan *q = (struct pmq_chan *)c;
+	if (m->nfds)
+		return -ENOTSUP;
+	unsigned prio = m->prio ? m->prio : q->prio;
+	const char *buf = m->len ? m->buf : "";
+	for (;;) {
+		struct timespec ts = pmq_abstime(deadline);
+		if (mq_timedsend(c->fd, buf, m->len, prio, &ts) == 0)
+			return 0;
+		int rc = pmq_retry(q, errno, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* Hand out the held message if it fits; it stays held if not. */
+static ssize_t
+pmq_give(struct pmq_chan *q, struct ipk_msg *m)
+{
+	size_t cap = m->len;
+	m->len = q->held;
+	m->prio = q->hprio;
+	if (q->held > cap)
+		return -EMSGSIZE;
+	if (q->held)
+		memcpy(m->buf, q->rx, q->held);
+	q->has_held = false;
+	return (ssize_t)q->held;
+}
+
+/*
+ * mq_receive needs room for mq_msgsize bytes whatever the message, so a
+ * smaller caller buffer receives through rx.  A message too big for it is
+ * held in rx and handed to the next ipk_recv on this channel.
+ */
+static ssize_t
+pmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+{
+	struct pmq_chan *q = (struct pmq_chan *)c;
+	m->nfds = 0;
+	if (q->has_held)
+		return pmq_give(q, m);
+	bool direct = m->len >= q->msgsize;
+	char *buf = direct ? m->buf : q->rx;
+	for (;;) {
+		struct timespec ts = pmq_abstime(deadline);
+		unsigned prio;
+		ssize_t r = mq_timedreceive(c->fd, buf, q->msgsize, &prio, &ts);
+		if (r >= 0 && direct) {
+			m->len = (size_t)r;
+			m->prio = prio;
+			return r;
+		}
+		if (r >= 0) {
+			q->held = (size_t)r;
+			q->hprio = prio;
+			q->has_held = true;
+			return pmq_give(q, m);
+		}
+		int rc = pmq_retry(q, errno, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/*
+ * A held message goes back into the queue (at the end of its priority)
+ * rather than being lost; the name is unlinked only if it is still ours.
+ */
+static void
+pmq_close(struct ipk_chan *c)
+{
+	struct pmq_chan *q = (struct pmq_chan *)c;
+	if (q->has_held) {
+		struct timespec ts = pmq_abstime(ipk__deadline(c->timeout));
+		mq_timedsend(c->fd, q->rx, q->held, q->hprio, &ts);
+	}
+	if (q->owner == getpid() && !(c->flags & IPK__KEEP) && !pmq_removed(q))
+		mq_unlink(q->name);
+	pmq_undo(q);
+}
+
+const struct ipk_transport ipk__mq = {
+        .scheme = "mq",
+        .size = sizeof(struct pmq_chan),
+        .caps = IPK_CAP_MESSAGES | IPK_CAP_FD,
+        .options = pmq_options,
+        .listen = pmq_listen,
+        .dial = pmq_dial,
+        .send = pmq_send,
+        .recv = pmq_recv,
+        .close = pmq_close,
+};

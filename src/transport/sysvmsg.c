@@ -1,0 +1,325 @@
+/*
+ * sysvmsg.c - "sysvmsg:KEY", the System V message queue of notes section
+ * 6.5.  KEY is a number, IPC_PRIVATE or "path:proj" (ftok).  Both ends
+ * open the queue read-write; message types select what each side reads,
+ * so "?send=1&recv=2" against "?send=2&recv=1" makes one queue duplex.
+ */
+#include "../core/transport.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+/* msgsnd/msgrcv have no timeout: a deadline is polled, at most this long. */
+#define SVMQ_STEP_MAX 8
+
+struct svmq_buf {
+	long mtype;
+	char mtext[];
+};
+
+struct svmq_chan {
+	struct ipk_chan base;
+	int id;
+	pid_t owner;    /* the process that created the queue, 0 if dialled */
+	long send_type; /* ?type= (or ?send=) for plain ipk_send */
+	long recv_sel;  /* ?recv= for plain ipk_recv */
+	size_t msgmax;  /* kernel.msgmax when opened: room of rx */
+	struct svmq_buf *tx, *rx;
+};
+
+static const char *const svmq_options[] = {"type", "send", "recv", "share",
+                                           NULL};
+
+static int
+svmq_ftok(const char *rest, const char *colon, key_t *key)
+{
+	char *end;
+	errno = 0;
+	long proj = strtol(colon + 1, &end, 0);
+	if (errno || end == colon + 1 || *end || proj < 1 || proj > 255 ||
+	    colon == rest)
+		return -EINVAL;
+	char path[PATH_MAX];
+	size_t len = (size_t)(colon - rest);
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, rest, len);
+	path[len] = '\0';
+	*key = ftok(path, (int)proj);
+	return *key == -1 ? -errno : 0;
+}
+
+/* "0x1234", "4660", "IPC_PRIVATE" (or 0) or "path:proj". */
+static int
+svmq_key(const char *rest, key_t *key)
+{
+	if (strcmp(rest, "IPC_PRIVATE") == 0) {
+		*key = IPC_PRIVATE;
+		return 0;
+	}
+	const char *colon = strrchr(rest, ':');
+	if (colon)
+		return svmq_ftok(rest, colon, key);
+	char *end;
+	errno = 0;
+	long long n = strtoll(rest, &end, 0);
+	if (errno || end == rest || *end || n < 0 || n > UINT32_MAX)
+		return -EINVAL;
+	*key = (key_t)(uint32_t)n;
+	return 0;
+}
+
+static int
+svmq_parse(struct svmq_chan *q, const struct ipk_url *u, key_t *key)
+{
+	long long send = 1, recv = 0;
+	if (ipk__url_has(u, "type") && ipk__url_has(u, "send"))
+		return -EINVAL;
+	if (ipk__url_num(u, "type", 1, LONG_MAX, &send) < 0 ||
+	    ipk__url_num(u, "send", 1, LONG_MAX, &send) < 0 ||
+	    ipk__url_num(u, "recv", -LONG_MAX, LONG_MAX, &recv) < 0)
+		return -EINVAL;
+	q->send_type = (long)send;
+	q->recv_sel = (long)recv;
+	return svmq_key(u->rest, key);
+}
+
+static size_t
+svmq_msgmax(void)
+{
+	struct msginfo mi;
+	if (msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&mi) < 0 ||
+	    mi.msgmax <= 0)
+		return 8192;
+	return (size_t)mi.msgmax;
+}
+
+/* Buffers and limits of an open queue; the channel max drops to fit. */
+static int
+svmq_setup(struct svmq_chan *q, int id, const struct msqid_ds *ds)
+{
+	struct ipk_chan *c = &q->base;
+	q->msgmax = svmq_msgmax();
+	size_t lim = q->msgmax < ds->msg_qbytes ? q->msgmax : ds->msg_qbytes;
+	if (c->max > lim)
+		c->max = lim;
+	q->tx = malloc(sizeof(*q->tx) + c->max);
+	q->rx = malloc(sizeof(*q->rx) + q->msgmax);
+	if (!q->tx || !q->rx) {
+		free(q->tx);
+		free(q->rx);
+		q->tx = q->rx = NULL;
+		return -ENOMEM;
+	}
+	q->id = id;
+	return 0;
+}
+
+static int
+svmq_listen(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct svmq_chan *q = (struct svmq_chan *)c;
+	key_t key;
+	int rc = svmq_parse(q, u, &key);
+	if (rc < 0 || ipk__url_has(u, "share"))
+		return rc < 0 ? rc : -EINVAL;
+	/* SysV ignores the umask: the mode given here is the mode it gets. */
+	int id = msgget(key, IPC_CREAT | IPC_EXCL | (int)(c->mode | 0600));
+	if (id < 0)
+		return -errno;
+	struct msqid_ds ds;
+	rc = msgctl(id, IPC_STAT, &ds) < 0 ? -errno : svmq_setup(q, id, &ds);
+	if (rc < 0) {
+		msgctl(id, IPC_RMID, NULL);
+		return rc;
+	}
+	q->owner = getpid();
+	return 0;
+}
+
+/* Wait for the queue to appear, as a dialler waits for a listener. */
+static int
+svmq_get(const struct ipk_chan *c, key_t key)
+{
+	int64_t deadline = ipk__deadline(c->timeout);
+	int step = 1;
+	for (;;) {
+		int id = msgget(key, 0);
+		if (id >= 0 || errno != ENOENT)
+			return id >= 0 ? id : -errno;
+		if (ipk__backoff(&step, deadline) < 0)
+			return -ETIMEDOUT; /* as fifo: no listener came */
+	}
+}
+
+/* Ours (creator and owner) and no wider than the mode asked for. */
+static int
+svmq_check(const struct msqid_ds *ds, mode_t want)
+{
+	if (ds->msg_perm.cuid != geteuid())
+		return -EPERM;
+	struct stat st = {.st_uid = ds->msg_perm.uid,
+	                  .st_mode = ds->msg_perm.mode & 0777};
+	return ipk__check_owner(&st, want);
+}
+
+static int
+svmq_dial(struct ipk_chan *c, const struct ipk_url *u)
+{
+	struct svmq_chan *q = (struct svmq_chan *)c;
+	key_t key;
+	int rc = svmq_parse(q, u, &key);
+	int share = ipk__url_flag(u, "share");
+	if (rc < 0 || share < 0 || key == IPC_PRIVATE)
+		return rc < 0 ? rc : -EINVAL;
+	int id = svmq_get(c, key);
+	if (id < 0)
+		return id;
+	struct msqid_ds ds;
+	if (msgctl(id, IPC_STAT, &ds) < 0)
+		return -errno;
+	rc = share ? 0 : svmq_check(&ds, c->mode | 0600);
+	return rc < 0 ? rc : svmq_setup(q, id, &ds);
+}
+
+static bool
+svmq_gone(const struct svmq_chan *q)
+{
+	struct msqid_ds ds;
+	return msgctl(q->id, IPC_STAT, &ds) < 0 &&
+	       (errno == EINVAL || errno == EIDRM);
+}
+
+/*
+ * After a failed msgsnd/msgrcv: 0 to try again, or the error.  Polling
+ * never sleeps in the kernel, so a removed queue shows up as EINVAL there.
+ */
+static int
+svmq_retry(struct svmq_chan *q, int err, int *step, int64_t deadline)
+{
+	if (err == EINTR)
+		return 0;
+	if (err == EIDRM || (err == EINVAL && svmq_gone(q)))
+		return q->base.broken = -EIDRM;
+	if (err == EINVAL)
+		return -EMSGSIZE; /* kernel.msgmax was lowered since open */
+	if (err != EAGAIN && err != ENOMSG)
+		return -err;
+	int rc = ipk__backoff(step, deadline);
+	if (*step > SVMQ_STEP_MAX)
+		*step = SVMQ_STEP_MAX;
+	return rc;
+}
+
+static int
+svmq_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
+{
+	struct svmq_chan *q = (struct svmq_chan *)c;
+	if (m->nfds)
+		return -ENOTSUP;
+	if (m->type < 0)
+		return -EINVAL;
+	q->tx->mtype = m->type ? m->type : q->send_type;
+	if (m->len)
+		memcpy(q->tx->mtext, m->buf, m->len);
+	int flags = deadline == IPK_NEVER ? 0 : IPC_NOWAIT;
+	int step = 1;
+	for (;;) {
+		if (msgsnd(q->id, q->tx, m->len, flags) == 0)
+			return 0;
+		int rc = svmq_retry(q, errno, &step, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* 1 when a message of type t is what selector sel takes before best. */
+static bool
+svmq_better(long sel, long t, long best, bool found)
+{
+	if (sel >= 0)
+		return sel == 0 || t == sel;
+	return t <= -sel && (!found || t < best);
+}
+
+/*
+ * The size of the message selector sel would take, without taking it:
+ * MSG_COPY reads the queue by position.  msgmax when it cannot tell.
+ */
+static size_t
+svmq_probe(struct svmq_chan *q, long sel)
+{
+	struct msqid_ds ds;
+	if (msgctl(q->id, IPC_STAT, &ds) < 0)
+		return q->msgmax;
+	long best = 0;
+	ssize_t size = -1;
+	for (msgqnum_t i = 0; i < ds.msg_qnum; i++) {
+		ssize_t r = msgrcv(q->id, q->rx, q->msgmax, (long)i,
+		                   MSG_COPY | IPC_NOWAIT);
+		if (r < 0 || !svmq_better(sel, q->rx->mtype, best, size >= 0))
+			continue;
+		best = q->rx->mtype;
+		size = r;
+		if (sel >= 0)
+			break;
+	}
+	return size >= 0 ? (size_t)size : q->msgmax;
+}
+
+/* Never MSG_NOERROR: a message too big for the caller stays queued. */
+static ssize_t
+svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+{
+	struct svmq_chan *q = (struct svmq_chan *)c;
+	long sel = m->type ? m->type : q->recv_sel;
+	size_t want = m->len < c->max ? m->len : c->max;
+	int flags = deadline == IPK_NEVER ? 0 : IPC_NOWAIT;
+	int step = 1;
+	m->nfds = 0;
+	for (;;) {
+		ssize_t r = msgrcv(q->id, q->rx, want, sel, flags);
+		if (r >= 0) {
+			if (r)
+				memcpy(m->buf, q->rx->mtext, (size_t)r);
+			m->len = (size_t)r;
+			m->type = q->rx->mtype;
+			return r;
+		}
+		if (errno == E2BIG) {
+			m->len = svmq_probe(q, sel);
+			return -EMSGSIZE;
+		}
+		int rc = svmq_retry(q, errno, &step, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* Only the creating process removes: a forked child's close does not. */
+static void
+svmq_close(struct ipk_chan *c)
+{
+	struct svmq_chan *q = (struct svmq_chan *)c;
+	if (q->owner == getpid() && !(c->flags & IPK__KEEP))
+		msgctl(q->id, IPC_RMID, NULL);
+	free(q->tx);
+	free(q->rx);
+}
+
+const struct ipk_transport ipk__sysvmsg = {
+        .scheme = "sysvmsg",
+        .size = sizeof(struct svmq_chan),
+        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES,
+        .options = svmq_options,
+        .listen = svmq_listen,
+        .dial = svmq_dial,
+        .send = svmq_send,
+        .recv = svmq_recv,
+        .close = svmq_close,
+};
