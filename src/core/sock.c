@@ -325,21 +325,22 @@ sock_dial(struct ipk__sock *s, const struct ipk__saddr *a)
 }
 
 /*
- * Out of descriptors: the pending connection would keep the listener
+ * Out of descriptors: a pending connection would keep the listener
  * readable, so a poll loop would spin.  Free the spare descriptor, take
- * the connection and close it (libuv's trick), then report.
+ * the connection and close it (libuv's trick).  accept4 fails with
+ * EMFILE before it looks at the queue, so false means none was waiting.
  */
-static int
-sock_shed(struct ipk__sock *l, int err)
+static bool
+sock_shed(struct ipk__sock *l)
 {
 	if (l->spare < 0)
-		return -err;
+		return false;
 	close(l->spare);
 	int fd = accept(l->base.fd, NULL, NULL);
 	if (fd >= 0)
 		close(fd);
 	l->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return -err;
+	return fd >= 0;
 }
 
 /* Set up c for an accepted fd, or -EACCES when the policy says no. */
@@ -386,12 +387,14 @@ ipk__sock_accept(struct ipk_chan *lc, struct ipk_chan *cc, int64_t deadline)
 				return rc;
 			continue;
 		}
-		if (errno == EMFILE || errno == ENFILE)
-			return sock_shed(l, errno);
-		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+		int err = errno;
+		if ((err == EMFILE || err == ENFILE) &&
+		    (l->spare < 0 || sock_shed(l)))
+			return -err;
+		if (err == EINTR || err == ECONNABORTED || err == EPROTO)
 			continue;
-		if (errno != EAGAIN)
-			return -errno;
+		if (err != EAGAIN && err != EMFILE && err != ENFILE)
+			return -err;
 		int rc = ipk__wait(l->base.fd, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
