@@ -17,6 +17,11 @@ struct bench_target {
 static const struct bench_target bench_targets[] = {
         {"pipe", "pipe:", "pipe:", 1, 0},
         {"fifo", "fifo:{path}-a", "fifo:{path}-b", 0, 0},
+        {"unix", "unix:{path}.sock", 0, 0, 1},
+        {"unixpacket", "unixpacket:{path}.pkt", 0, 0, 1},
+        {"unixgram", "unixgram:{path}.gram", 0, 0, 0},
+        {"tcp", "tcp://127.0.0.1:47611", 0, 0, 1}, /* no {port} yet */
+        {"udp", "udp://127.0.0.1:47612", 0, 0, 0},
 };
 
 #define BENCH_NTARGETS (sizeof(bench_targets) / sizeof(bench_targets[0]))
