@@ -17,6 +17,8 @@ struct bench_target {
 static const struct bench_target bench_targets[] = {
         {"pipe", "pipe:", "pipe:", 1, 0},
         {"fifo", "fifo:{path}-a", "fifo:{path}-b", 0, 0},
+        {"sysvmsg", "sysvmsg:{key}", "sysvmsg:-{key}", 0, 0},
+        {"mq", "mq:/ipk-bench-{key}-a", "mq:/ipk-bench-{key}-b", 0, 0},
         {"unix", "unix:{path}.sock", 0, 0, 1},
         {"unixpacket", "unixpacket:{path}.pkt", 0, 0, 1},
         {"unixgram", "unixgram:{path}.gram", 0, 0, 0},

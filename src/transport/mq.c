@@ -160,8 +160,9 @@ static int
 pmq_dial(struct ipk_chan *c, const struct ipk_url *u)
 {
 	struct pmq_chan *q = (struct pmq_chan *)c;
+	struct mq_attr a; /* sizes are for listen: checked, not used */
 	int share = ipk__url_flag(u, "share");
-	if (share < 0 || ipk__url_has(u, "depth") || ipk__url_has(u, "msgsize"))
+	if (share < 0 || pmq_attr_parse(u, &a) < 0)
 		return -EINVAL;
 	int rc = pmq_parse(q, u);
 	if (rc == 0 && (rc = pmq_dial_open(q)) >= 0) {

@@ -9,13 +9,20 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <time.h>
 #include <unistd.h>
 
-/* msgsnd/msgrcv have no timeout: a deadline is polled, at most this long. */
-#define SVMQ_STEP_MAX 8
+/*
+ * msgsnd/msgrcv have no timeout, so a deadline is polled: a few yields
+ * catch an answer microseconds away, then sleeps double up to a cap.
+ */
+#define SVMQ_SPINS 64
+#define SVMQ_NAP_MIN_US 50
+#define SVMQ_NAP_MAX_US 5000
 
 struct svmq_buf {
 	long mtype;
@@ -54,7 +61,7 @@ svmq_ftok(const char *rest, const char *colon, key_t *key)
 	return *key == -1 ? -errno : 0;
 }
 
-/* "0x1234", "4660", "IPC_PRIVATE" (or 0) or "path:proj". */
+/* "0x1234", "4660", "-5", "IPC_PRIVATE" (or 0) or "path:proj". */
 static int
 svmq_key(const char *rest, key_t *key)
 {
@@ -68,9 +75,10 @@ svmq_key(const char *rest, key_t *key)
 	char *end;
 	errno = 0;
 	long long n = strtoll(rest, &end, 0);
-	if (errno || end == rest || *end || n < 0 || n > UINT32_MAX)
+	if (errno || end == rest || *end || n < INT32_MIN || n > UINT32_MAX)
 		return -EINVAL;
-	*key = (key_t)(uint32_t)n;
+	/* key_t is an int: its negative and its unsigned spellings both do. */
+	*key = n < 0 ? (key_t)n : (key_t)(uint32_t)n;
 	return 0;
 }
 
@@ -195,6 +203,28 @@ svmq_gone(const struct svmq_chan *q)
 	       (errno == EINVAL || errno == EIDRM);
 }
 
+/* Wait a little before polling again; -EAGAIN / -ETIMEDOUT when past. */
+static int
+svmq_pause(int *step, int64_t deadline)
+{
+	int left = ipk__remaining(deadline);
+	if (left == 0)
+		return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
+	if ((*step)++ < SVMQ_SPINS) {
+		sched_yield();
+		return 0;
+	}
+	int shift = *step - SVMQ_SPINS > 7 ? 7 : *step - SVMQ_SPINS;
+	long us = (long)SVMQ_NAP_MIN_US << shift;
+	if (us > SVMQ_NAP_MAX_US)
+		us = SVMQ_NAP_MAX_US;
+	if (left > 0 && us > left * 1000L)
+		us = left * 1000L;
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 /*
  * After a failed msgsnd/msgrcv: 0 to try again, or the error.  Polling
  * never sleeps in the kernel, so a removed queue shows up as EINVAL there.
@@ -210,10 +240,7 @@ svmq_retry(struct svmq_chan *q, int err, int *step, int64_t deadline)
 		return -EMSGSIZE; /* kernel.msgmax was lowered since open */
 	if (err != EAGAIN && err != ENOMSG)
 		return -err;
-	int rc = ipk__backoff(step, deadline);
-	if (*step > SVMQ_STEP_MAX)
-		*step = SVMQ_STEP_MAX;
-	return rc;
+	return svmq_pause(step, deadline);
 }
 
 static int
@@ -228,7 +255,7 @@ svmq_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 	if (m->len)
 		memcpy(q->tx->mtext, m->buf, m->len);
 	int flags = deadline == IPK_NEVER ? 0 : IPC_NOWAIT;
-	int step = 1;
+	int step = 0;
 	for (;;) {
 		if (msgsnd(q->id, q->tx, m->len, flags) == 0)
 			return 0;
@@ -280,7 +307,7 @@ svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	long sel = m->type ? m->type : q->recv_sel;
 	size_t want = m->len < c->max ? m->len : c->max;
 	int flags = deadline == IPK_NEVER ? 0 : IPC_NOWAIT;
-	int step = 1;
+	int step = 0;
 	m->nfds = 0;
 	for (;;) {
 		ssize_t r = msgrcv(q->id, q->rx, want, sel, flags);

@@ -20,6 +20,15 @@ parent: sent 3 messages'
 reader: got "message 2 of 3"
 reader: got "message 3 of 3"
 removed'
+	[sysv_msg_types]='child: sent 4 messages (types 3, 1, 2, 1)
+parent: --type 2 got type 2 "two"
+parent: --type -3 got type 1 "first one"
+parent: --type -3 got type 1 "second one"
+parent: --type 0 got type 3 "three"'
+	[posix_mq_priorities]='receiver: prio 9 "urgent"
+receiver: prio 9 "urgent, second"
+receiver: prio 5 "normal"
+receiver: prio 1 "low"'
 )
 
 BUILD=${2:?usage: examples.sh IPCKIT BUILD_DIR}
