@@ -214,6 +214,32 @@ Test(tcp04, stalled_frames_are_dropped_others_served)
 	ipk_close(s.l);
 }
 
+Test(tcp04, connections_beyond_maxconn_are_closed_at_once)
+{
+	char u[128];
+	ipk_chan *l = listen_any("127.0.0.1", "?maxconn=4", u, sizeof(u));
+	int port = port_of(l), raw[6];
+	ipk_chan *held[4], *c;
+	for (int i = 0; i < 4; i++) {
+		raw[i] = raw_connect(port);
+		cr_assert_eq(ipk_accept(l, &held[i], WAIT), 0);
+	}
+	raw[4] = raw_connect(port);
+	cr_expect_eq(ipk_accept(l, &c, 300), -ETIMEDOUT, "a 5th was kept");
+	struct pollfd pf = {.fd = raw[4], .events = POLLIN};
+	char b;
+	cr_expect(poll(&pf, 1, 1000) == 1 && read(raw[4], &b, 1) == 0,
+	          "the 5th connection was not closed");
+	ipk_close(held[0]);
+	raw[5] = raw_connect(port);
+	cr_expect_eq(ipk_accept(l, &held[0], WAIT), 0, "no room after a close");
+	ipk_close(l); /* accepted channels outlive their listener */
+	for (int i = 0; i < 4; i++)
+		ipk_close(held[i]);
+	for (int i = 0; i < 6; i++)
+		close(raw[i]);
+}
+
 static double
 cpu_seconds(void)
 {

@@ -21,9 +21,11 @@
 #include <unistd.h>
 
 #define FRAME_MS 10000 /* default frame deadline (RELIABILITY 6.10) */
+#define MAXCONN 1024   /* default connections a listener keeps at once */
 
-const char *const ipk__sock_unix_options[] = {"allow", "uid", "frame", NULL};
-const char *const ipk__sock_inet_options[] = {"frame", NULL};
+const char *const ipk__sock_unix_options[] = {"allow", "uid", "frame",
+                                              "maxconn", NULL};
+const char *const ipk__sock_inet_options[] = {"frame", "maxconn", NULL};
 
 /* The five socket schemes; tcp and udp take the family of the address. */
 static const struct sock_kind {
@@ -67,10 +69,12 @@ sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 	s->family = family;
 	s->type = type;
 	s->spare = -1;
-	long long frame = FRAME_MS;
-	if (ipk__url_num(u, "frame", 0, INT_MAX, &frame) < 0)
+	long long frame = FRAME_MS, maxconn = MAXCONN;
+	if (ipk__url_num(u, "frame", 0, INT_MAX, &frame) < 0 ||
+	    ipk__url_num(u, "maxconn", 1, INT_MAX, &maxconn) < 0)
 		return -EINVAL;
 	s->frame_ms = (int)frame;
+	s->maxconn = (int)maxconn;
 	return family == AF_UNIX ? sock_policy_parse(s, u) : 0;
 }
 
@@ -218,10 +222,18 @@ sock_listen(struct ipk__sock *s, const struct ipk__saddr *a)
 		rc = -errno;
 	if (rc == 0 && s->type == SOCK_DGRAM)
 		rc = sock_setup(s);
-	if (rc == 0 && s->type != SOCK_DGRAM)
+	if (rc == 0 && s->type != SOCK_DGRAM) {
 		s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		s->conns = calloc(1, sizeof(*s->conns));
+		rc = s->conns ? 0 : -ENOMEM;
+	}
+	if (rc == 0 && s->conns) {
+		s->conns->refs = 1;
+		s->conns->max = s->maxconn;
+	}
 	if (rc < 0) {
 		sock_unlink_ours(s);
+		ipk__sock_close(&s->base);
 		close(fd);
 		s->base.fd = -1;
 	}
@@ -358,7 +370,10 @@ sock_admit(struct ipk__sock *l, struct ipk__sock *c, int fd,
 	c->base.fd = fd;
 	struct ipk_peer p;
 	int rc = 0;
-	if (l->family == AF_UNIX) {
+	/* Beyond ?maxconn: closed at once, so descriptors stay bounded. */
+	if (l->conns && l->conns->live >= l->conns->max)
+		rc = -EACCES;
+	if (rc == 0 && l->family == AF_UNIX) {
 		rc = ipk__sock_peercred(fd, &p);
 		if (rc == 0 && !ipk__sock_allowed(&l->pol, p.uid))
 			rc = -EACCES;
@@ -368,8 +383,15 @@ sock_admit(struct ipk__sock *l, struct ipk__sock *c, int fd,
 	if (rc < 0) {
 		close(fd);
 		c->base.fd = -1;
+		return rc;
 	}
-	return rc;
+	if (l->conns) {
+		c->conns = l->conns;
+		c->counted = true;
+		c->conns->live++;
+		c->conns->refs++;
+	}
+	return 0;
 }
 
 int
@@ -421,6 +443,11 @@ ipk__sock_close(struct ipk_chan *c)
 	if (s->spare >= 0)
 		close(s->spare);
 	s->spare = -1;
+	if (s->conns && s->counted)
+		s->conns->live--;
+	if (s->conns && --s->conns->refs == 0)
+		free(s->conns);
+	s->conns = NULL;
 	ipk__fdq_free(&s->fdq);
 }
 

@@ -37,6 +37,13 @@ struct ipk__fdq {
 	} e[IPK__FDQ_MAX];
 };
 
+/* Live connections of a listener, shared with what it accepted. */
+struct ipk__conns {
+	_Atomic int live;
+	_Atomic int refs;
+	int max;
+};
+
 /* The state of every socket channel. */
 struct ipk__sock {
 	struct ipk_chan base;
@@ -49,7 +56,10 @@ struct ipk__sock {
 	dev_t dev;
 	ino_t ino;
 	struct ipk__credpol pol;
-	int spare;           /* listener: a reserve descriptor for EMFILE */
+	int spare;   /* listener: a reserve descriptor for EMFILE */
+	int maxconn; /* listener: connections it keeps at once */
+	struct ipk__conns *conns; /* listener's count; accepted: counted in */
+	bool counted;
 	int frame_ms;        /* stream: a started frame must end this soon */
 	int64_t frame_start; /* when the pending partial frame was seen */
 	struct ipk__fdq fdq; /* unix stream: descriptors not yet delivered */
