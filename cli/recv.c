@@ -131,18 +131,26 @@ recv_print(struct recv_ctx *r, const char *scheme, ssize_t len)
 	r->got++;
 }
 
-/* Receive one message from ch: >=0 printed, or a negative errno. */
+static bool
+recv_wants_meta(const struct cli_opts *o)
+{
+	return o->type_set || o->peer || o->save_fds || o->json;
+}
+
+/* Receive one message from ch: 0 printed, or a negative errno. */
 static int
 recv_one(struct recv_ctx *r, ipk_chan *ch, int timeout_ms)
 {
 	r->m.len = r->cap;
-	r->m.nfds = RECV_MAXFDS;
+	r->m.nfds = 0;
 	r->m.type = r->o->type_set ? (long)r->o->type : 0;
-	memset(&r->peer, 0, sizeof(r->peer));
-	r->peer.pid = -1;
-	ssize_t n = r->o->type_set || r->o->peer || r->o->save_fds || r->o->json
-	                    ? ipk_recvmsg(ch, &r->m, timeout_ms)
-	                    : ipk_recv(ch, r->m.buf, r->cap, timeout_ms);
+	ssize_t n;
+	if (recv_wants_meta(r->o)) {
+		r->m.nfds = RECV_MAXFDS;
+		n = ipk_recvmsg(ch, &r->m, timeout_ms);
+	} else {
+		n = ipk_recv(ch, r->m.buf, r->cap, timeout_ms);
+	}
 	if (n < 0)
 		return (int)n;
 	if (r->m.nfds > RECV_MAXFDS)
@@ -151,6 +159,15 @@ recv_one(struct recv_ctx *r, ipk_chan *ch, int timeout_ms)
 	if (fflush(stdout) == EOF)
 		return -EPIPE; /* stdout closed: stop quietly */
 	return 0;
+}
+
+/* The next wait: a slice, or less when --timeout ends sooner. */
+static int
+recv_slice(const struct recv_ctx *r, int idle)
+{
+	if (r->o->timeout < 0 || r->o->timeout - idle >= CLI_SLICE_MS)
+		return CLI_SLICE_MS;
+	return r->o->timeout - idle;
 }
 
 static bool
@@ -165,14 +182,15 @@ recv_single(struct recv_ctx *r, ipk_chan *ch)
 {
 	int idle = 0;
 	while (!recv_done(r)) {
-		int rc = recv_one(r, ch, CLI_SLICE_MS);
+		int slice = recv_slice(r, idle);
+		int rc = recv_one(r, ch, slice);
 		if (rc == 0) {
 			idle = 0;
 			continue;
 		}
 		if (rc != -ETIMEDOUT)
 			return rc;
-		idle += CLI_SLICE_MS;
+		idle += slice;
 		if (r->o->timeout >= 0 && idle >= r->o->timeout)
 			return rc;
 	}
@@ -202,9 +220,10 @@ recv_many(struct recv_ctx *r, ipk_chan *l, ipk_chan *first)
 		p[0] = (struct pollfd){.fd = ipk_fd(l), .events = POLLIN};
 		for (size_t i = 0; i < n; i++)
 			p[i + 1] = (struct pollfd){ipk_fd(conn[i]), POLLIN, 0};
-		int k = poll(p, n + 1, CLI_SLICE_MS);
+		int slice = recv_slice(r, idle);
+		int k = poll(p, n + 1, slice);
 		if (k == 0) {
-			idle += CLI_SLICE_MS;
+			idle += slice;
 			if (r->o->timeout >= 0 && idle >= r->o->timeout) {
 				rc = -ETIMEDOUT;
 				break;

@@ -30,7 +30,9 @@ struct send_ctx {
 	struct ipk_msg m;
 	int timeout;
 	const char *url;
-	bool meta; /* type, prio or fds given: use ipk_sendmsg */
+	bool meta;  /* type, prio or fds given: use ipk_sendmsg */
+	char *file; /* --file content */
+	size_t file_len;
 };
 
 static int
@@ -45,8 +47,9 @@ send_one(struct send_ctx *s, const void *buf, size_t len)
 	return rc < 0 ? cli_fail("send", s->url, rc) : 0;
 }
 
+/* Read file path whole, before any channel is opened. */
 static int
-send_file(struct send_ctx *s, const char *path)
+send_load(const char *path, char **buf, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -57,18 +60,21 @@ send_file(struct send_ctx *s, const char *path)
 			close(fd);
 		return 1;
 	}
-	size_t len = (size_t)st.st_size, got = 0;
-	char *buf = malloc(len ? len : 1);
-	while (buf && got < len) {
-		ssize_t r = read(fd, buf + got, len - got);
-		if (r <= 0)
-			break;
+	size_t cap = (size_t)st.st_size, got = 0;
+	*buf = malloc(cap ? cap : 1);
+	ssize_t r = 1;
+	while (*buf && got < cap && (r = read(fd, *buf + got, cap - got)) > 0)
 		got += (size_t)r;
-	}
 	close(fd);
-	int rc = buf ? send_one(s, buf, got) : cli_fail("send", path, -ENOMEM);
-	free(buf);
-	return rc;
+	if (!*buf || r < 0) {
+		fprintf(stderr, "ipckit: send: %s: %s\n", path,
+		        *buf ? strerror(errno) : "out of memory");
+		free(*buf);
+		*buf = NULL;
+		return 1;
+	}
+	*len = got;
+	return 0;
 }
 
 static int
@@ -97,8 +103,8 @@ send_stdin(struct send_ctx *s, bool raw)
 static int
 send_run(struct send_ctx *s, const struct cli_opts *o)
 {
-	if (o->file)
-		return send_file(s, o->file);
+	if (s->file)
+		return send_one(s, s->file, s->file_len);
 	if (o->nargs == 0 && !o->fd_file)
 		return send_stdin(s, cli_url_flag(o->url, "raw"));
 	if (o->nargs == 0) {
@@ -129,11 +135,15 @@ cmd_send(int argc, char **argv)
 	s.m.type = o.type_set ? (long)o.type : 0;
 	s.m.prio = (unsigned)o.prio;
 	s.meta = o.type_set || o.prio_set || o.fd_file;
+	if (o.file && send_load(o.file, &s.file, &s.file_len))
+		return 1;
 	int fd = -1;
 	if (o.fd_file) {
 		fd = open(o.fd_file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			free(s.file);
 			return cli_fail("send", o.fd_file, -errno);
+		}
 		s.m.fds = &fd;
 		s.m.nfds = 1;
 	}
@@ -148,5 +158,6 @@ cmd_send(int argc, char **argv)
 	ipk_close(owner);
 	if (fd >= 0)
 		close(fd);
+	free(s.file);
 	return cli_exit_code(rc);
 }

@@ -24,7 +24,7 @@ struct fifo_chan {
 	dev_t dev;  /* listener: identity, so close unlinks only ours */
 	ino_t ino;
 	bool writer;
-	bool exclusive; /* writer: holds LOCK_EX for a big frame */
+	int lock; /* writer: the flock it holds: 0, LOCK_SH or LOCK_EX */
 };
 
 static const char *const fifo_options[] = {"uid", NULL};
@@ -181,6 +181,7 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 	}
 	c->fd = fd;
 	f->writer = true;
+	f->lock = LOCK_SH;
 	if (!(c->flags & IPK__RAW))
 		c->flags |= IPK__ATOMIC;
 	return 0;
@@ -195,10 +196,38 @@ fifo_has_big(const struct ipk_chan *c, const struct iovec *msgs, size_t n)
 	return false;
 }
 
+/* Take the shared lock if a failed upgrade left this writer without. */
+static int
+fifo_lock_shared(struct fifo_chan *f, int64_t deadline)
+{
+	if (f->lock == LOCK_SH)
+		return 0;
+	int rc = fifo_flock(f->base.fd, LOCK_SH, deadline);
+	if (rc == 0)
+		f->lock = LOCK_SH;
+	if (!(f->base.flags & IPK__RAW))
+		f->base.flags |= IPK__ATOMIC;
+	return rc;
+}
+
+/* A big frame needs the only writer: upgrade to LOCK_EX or -EMSGSIZE. */
+static int
+fifo_lock_exclusive(struct fifo_chan *f, int64_t deadline)
+{
+	if (flock(f->base.fd, LOCK_EX | LOCK_NB) == 0) {
+		f->lock = LOCK_EX;
+		f->base.flags &= ~IPK__ATOMIC;
+		return 0;
+	}
+	f->lock = 0; /* a failed conversion drops the shared lock */
+	int rc = fifo_lock_shared(f, deadline);
+	return rc < 0 ? rc : -EMSGSIZE;
+}
+
 /*
  * Writes up to PIPE_BUF are atomic, so several writers never interleave
  * them (IPK__ATOMIC groups frames into such writes).  A bigger frame
- * needs the exclusive lock: no other writer may be there.
+ * needs the exclusive lock, held until the frame is out whole.
  */
 static int
 fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
@@ -207,25 +236,18 @@ fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 	struct fifo_chan *f = (struct fifo_chan *)c;
 	if (!f->writer)
 		return -ENOTSUP;
-	if (!f->exclusive && fifo_has_big(c, msgs, n)) {
-		if (flock(c->fd, LOCK_EX | LOCK_NB) == 0) {
-			f->exclusive = true;
-			c->flags &= ~IPK__ATOMIC;
-		} else {
-			/* A failed upgrade drops the shared lock: take it back.
-			 */
-			int rc = fifo_flock(c->fd, LOCK_SH, deadline);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	int rc = ipk__stream_send(c, msgs, n, deadline);
-	if (f->exclusive && c->tx.len == 0 &&
-	    fifo_flock(c->fd, LOCK_SH, IPK_NEVER) == 0) {
-		f->exclusive = false;
+	int rc = f->lock ? 0 : fifo_lock_shared(f, deadline);
+	if (rc == 0 && f->lock == LOCK_SH && fifo_has_big(c, msgs, n))
+		rc = fifo_lock_exclusive(f, deadline);
+	if (rc < 0 && rc != -EMSGSIZE)
+		return rc;
+	/* With -EMSGSIZE, the small frames before the first big one go. */
+	int sent = ipk__stream_send(c, msgs, n, deadline);
+	if (f->lock == LOCK_EX && c->tx.len == 0) {
+		f->lock = flock(c->fd, LOCK_SH | LOCK_NB) == 0 ? LOCK_SH : 0;
 		c->flags |= IPK__ATOMIC;
 	}
-	return rc;
+	return sent;
 }
 
 static int
