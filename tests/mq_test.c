@@ -135,28 +135,41 @@ Test(mq, default_priority_and_fd)
 	ipk_close(l);
 }
 
+struct waiter {
+	ipk_chan *c; /* the listener, inherited: no dial to race with */
+	int timeout;
+	bool send;
+};
+
 static int
-wait_recv(void *arg)
+wait_removed(void *arg)
 {
-	int timeout = *(int *)arg;
-	ipk_chan *d;
-	if (ipk_dial(url(5, ""), &d) < 0)
-		return 1;
-	char buf[8192];
-	return ipk_recv(d, buf, sizeof(buf), timeout) == -EIDRM ? 0 : 10;
+	struct waiter *w = arg;
+	char buf[64] = {0};
+	if (w->send) {
+		while (ipk_send(w->c, buf, 1, 0) == 0)
+			; /* fill it: the next send must wait */
+		return ipk_send(w->c, buf, 1, w->timeout) == -EIDRM ? 0 : 10;
+	}
+	return ipk_recv(w->c, buf, sizeof(buf), w->timeout) == -EIDRM ? 0 : 10;
 }
 
-/* mq_unlink wakes nobody; ipckit notices and says EIDRM, never hangs. */
+/*
+ * mq_unlink wakes nobody; ipckit notices and says EIDRM, never hangs,
+ * whether the waiter sleeps already or comes to the call afterwards.
+ */
 Test(mq, removed_under_waiter)
 {
-	int timeouts[] = {-1, 5000};
-	for (int i = 0; i < 2; i++) {
-		ipk_chan *l;
-		cr_assert_eq(ipk_listen(url(5, ""), &l), 0);
-		pid_t pid = th_spawn(wait_recv, &timeouts[i]);
+	for (int i = 0; i < 4; i++) {
+		struct waiter w = {.timeout = i % 2 ? 5000 : -1,
+		                   .send = i >= 2};
+		cr_assert_eq(ipk_listen(url(5, "?depth=2&msgsize=64"), &w.c),
+		             0);
+		pid_t pid = th_spawn(wait_removed, &w);
 		usleep(200 * 1000);
-		ipk_close(l);
-		cr_expect_eq(th_wait(pid, WAIT), 0, "timeout %d", timeouts[i]);
+		ipk_close(w.c);
+		cr_expect_eq(th_wait(pid, WAIT), 0, "timeout %d, %s", w.timeout,
+		             w.send ? "send" : "recv");
 	}
 }
 

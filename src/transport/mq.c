@@ -11,13 +11,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mqueue.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-/* mq_unlink wakes no waiter: long waits are cut into slices to notice it. */
+/* mq_unlink wakes no waiter: waits are cut into slices to notice it. */
 #define PMQ_SLICE_MS 50
 
 struct pmq_chan {
@@ -179,25 +179,8 @@ pmq_dial(struct ipk_chan *c, const struct ipk_url *u)
 	return rc < 0 ? rc : 0;
 }
 
-/* The absolute CLOCK_REALTIME time of the next slice of the wait. */
-static struct timespec
-pmq_abstime(int64_t deadline)
-{
-	struct timespec ts = {0, 0};
-	if (deadline == 0)
-		return ts; /* long past: one attempt that does not wait */
-	int left = ipk__remaining(deadline);
-	if (left < 0 || left > PMQ_SLICE_MS)
-		left = PMQ_SLICE_MS;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += left / 1000;
-	ts.tv_nsec += (left % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
+/* An absolute time long past: mq_timed* tries once and does not wait. */
+static const struct timespec pmq_now = {0, 0};
 
 /* Unlinked (mq_unlink, ipckit rm): the name no longer leads here. */
 static bool
@@ -207,9 +190,14 @@ pmq_removed(const struct pmq_chan *q)
 	return fstat(q->base.fd, &st) == 0 && st.st_nlink == 0;
 }
 
-/* After a failed mq_timed* call: 0 to try again, or the error. */
+/*
+ * After an attempt that would have waited: 0 to try again, or the error.
+ * The wait is poll's, on the monotonic clock, not mq_timed*'s absolute
+ * CLOCK_REALTIME (a clock stepped back would stretch it).  It is cut into
+ * slices because mq_unlink wakes nobody: each slice looks for removal.
+ */
 static int
-pmq_retry(struct pmq_chan *q, int err, int64_t deadline)
+pmq_wait(struct pmq_chan *q, int err, short events, int64_t deadline)
 {
 	if (err == EINTR)
 		return 0;
@@ -217,11 +205,25 @@ pmq_retry(struct pmq_chan *q, int err, int64_t deadline)
 		return -err;
 	if (pmq_removed(q))
 		return q->base.broken = -EIDRM;
-	if (deadline == 0)
-		return -EAGAIN;
-	if (deadline != IPK_NEVER && ipk__remaining(deadline) == 0)
-		return -ETIMEDOUT;
-	return 0;
+	int64_t slice = ipk__now_ms() + PMQ_SLICE_MS;
+	bool last = deadline <= slice;
+	int rc = ipk__wait(q->base.fd, events, last ? deadline : slice);
+	if (rc == -ETIMEDOUT || rc == -EAGAIN)
+		return last ? rc : 0;
+	return rc;
+}
+
+static int
+pmq_put(struct pmq_chan *q, const char *buf, size_t len, unsigned prio,
+        int64_t deadline)
+{
+	for (;;) {
+		if (mq_timedsend(q->base.fd, buf, len, prio, &pmq_now) == 0)
+			return 0;
+		int rc = pmq_wait(q, errno, POLLOUT, deadline);
+		if (rc < 0)
+			return rc;
+	}
 }
 
 static int
@@ -230,16 +232,8 @@ pmq_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 	struct pmq_chan *q = (struct pmq_chan *)c;
 	if (m->nfds)
 		return -ENOTSUP;
-	unsigned prio = m->prio ? m->prio : q->prio;
-	const char *buf = m->len ? m->buf : "";
-	for (;;) {
-		struct timespec ts = pmq_abstime(deadline);
-		if (mq_timedsend(c->fd, buf, m->len, prio, &ts) == 0)
-			return 0;
-		int rc = pmq_retry(q, errno, deadline);
-		if (rc < 0)
-			return rc;
-	}
+	return pmq_put(q, m->len ? m->buf : "", m->len,
+	               m->prio ? m->prio : q->prio, deadline);
 }
 
 /* Hand out the held message if it fits; it stays held if not. */
@@ -272,9 +266,9 @@ pmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	bool direct = m->len >= q->msgsize;
 	char *buf = direct ? m->buf : q->rx;
 	for (;;) {
-		struct timespec ts = pmq_abstime(deadline);
 		unsigned prio;
-		ssize_t r = mq_timedreceive(c->fd, buf, q->msgsize, &prio, &ts);
+		ssize_t r = mq_timedreceive(c->fd, buf, q->msgsize, &prio,
+		                            &pmq_now);
 		if (r >= 0 && direct) {
 			m->len = (size_t)r;
 			m->prio = prio;
@@ -286,7 +280,7 @@ pmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 			q->has_held = true;
 			return pmq_give(q, m);
 		}
-		int rc = pmq_retry(q, errno, deadline);
+		int rc = pmq_wait(q, errno, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
 	}
@@ -300,10 +294,8 @@ static void
 pmq_close(struct ipk_chan *c)
 {
 	struct pmq_chan *q = (struct pmq_chan *)c;
-	if (q->has_held) {
-		struct timespec ts = pmq_abstime(ipk__deadline(c->timeout));
-		mq_timedsend(c->fd, q->rx, q->held, q->hprio, &ts);
-	}
+	if (q->has_held && !c->broken)
+		pmq_put(q, q->rx, q->held, q->hprio, ipk__deadline(c->timeout));
 	if (q->owner == getpid() && !(c->flags & IPK__KEEP) && !pmq_removed(q))
 		mq_unlink(q->name);
 	pmq_undo(q);
