@@ -435,6 +435,21 @@ Test(uds04, fds_belong_to_their_frame_on_a_stream)
 	ipk_close(b);
 }
 
+Test(unix, stalled_frame_ends_a_blocking_recv)
+{
+	ipk_chan *a, *b;
+	cr_assert_eq(ipk_pair("unix:?frame=300", &a, &b), 0);
+	cr_assert_eq(write(ipk_fd(b), "\0\0", 2), 2); /* half a header */
+	char buf[8];
+	long long t0 = th_now_ms();
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), -1), -ECONNRESET);
+	long long dt = th_now_ms() - t0;
+	cr_expect(dt >= 290 && dt < 1500, "took %lld ms", dt);
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), 0), -ECONNRESET, "sticky");
+	ipk_close(a);
+	ipk_close(b);
+}
+
 /* --- UDS-05: whole messages on seqpacket and datagram sockets --- */
 
 static void

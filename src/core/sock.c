@@ -69,6 +69,7 @@ sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 	s->family = family;
 	s->type = type;
 	s->spare = -1;
+	pthread_mutex_init(&s->peer_lock, NULL);
 	long long frame = FRAME_MS, maxconn = MAXCONN;
 	if (ipk__url_num(u, "frame", 0, INT_MAX, &frame) < 0 ||
 	    ipk__url_num(u, "maxconn", 1, INT_MAX, &maxconn) < 0)
@@ -365,6 +366,7 @@ sock_admit(struct ipk__sock *l, struct ipk__sock *c, int fd,
 	c->pol = l->pol;
 	c->frame_ms = l->frame_ms;
 	c->spare = -1;
+	pthread_mutex_init(&c->peer_lock, NULL);
 	c->peer = *pa;
 	c->connected = true;
 	c->base.fd = fd;

@@ -9,6 +9,7 @@
 
 #include "core.h"
 
+#include <pthread.h>
 #include <sys/un.h>
 
 #define IPK__SCM_MAX 253 /* SCM_MAX_FD: more in one message is EINVAL */
@@ -48,9 +49,10 @@ struct ipk__conns {
 struct ipk__sock {
 	struct ipk_chan base;
 	int family, type;
-	struct ipk__saddr peer; /* datagrams: where sends go */
-	bool connected;         /* peer-locked: send() without an address */
-	bool owner;             /* bound the socket file: unlink on close */
+	struct ipk__saddr peer;    /* datagrams: where sends go */
+	pthread_mutex_t peer_lock; /* peer: the receiver sets, senders read */
+	bool connected;            /* peer-locked: send() without an address */
+	bool owner;                /* bound the socket file: unlink on close */
 	bool abstract;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	dev_t dev;

@@ -97,16 +97,24 @@ sock_wait_out(const struct ipk__sock *s, int *step, int64_t deadline)
 	return ipk__backoff(step, deadline);
 }
 
+/* Where an unconnected socket sends: a copy of the last sender. */
 static int
-sock_dest(const struct ipk__sock *s, struct msghdr *mh)
+sock_dest(struct ipk__sock *s, struct ipk__saddr *to)
 {
+	to->len = 0;
 	if (s->connected)
 		return 0;
-	if (s->peer.len == 0)
-		return -EDESTADDRREQ; /* nobody has sent us anything yet */
-	mh->msg_name = (void *)&s->peer.ss;
-	mh->msg_namelen = s->peer.len;
-	return 0;
+	pthread_mutex_lock(&s->peer_lock);
+	*to = s->peer;
+	pthread_mutex_unlock(&s->peer_lock);
+	return to->len ? 0 : -EDESTADDRREQ; /* nobody has sent us anything */
+}
+
+static void
+sock_name(struct msghdr *mh, struct ipk__saddr *to)
+{
+	mh->msg_name = to->len ? &to->ss : NULL;
+	mh->msg_namelen = to->len;
 }
 
 int
@@ -122,7 +130,9 @@ ipk__sock_dgram_send(struct ipk_chan *c, const struct ipk_msg *m,
 	} ctl;
 	struct iovec iov = {m->buf, m->len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	int rc = sock_dest(s, &mh);
+	struct ipk__saddr to;
+	int rc = sock_dest(s, &to);
+	sock_name(&mh, &to);
 	if (rc == 0)
 		rc = ipk__sock_put_fds(&mh, ctl.buf, m->fds, m->nfds);
 	int step = 1;
@@ -139,7 +149,7 @@ ipk__sock_dgram_send(struct ipk_chan *c, const struct ipk_msg *m,
 
 static int
 sock_batch_fill(const struct ipk__sock *s, struct mmsghdr *mm,
-                const struct iovec *msgs, size_t n)
+                const struct iovec *msgs, size_t n, struct ipk__saddr *to)
 {
 	size_t k = n < MMSG_MAX ? n : MMSG_MAX;
 	for (size_t i = 0; i < k; i++) {
@@ -148,7 +158,7 @@ sock_batch_fill(const struct ipk__sock *s, struct mmsghdr *mm,
 		memset(&mm[i], 0, sizeof(mm[i]));
 		mm[i].msg_hdr.msg_iov = (struct iovec *)&msgs[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
-		sock_dest(s, &mm[i].msg_hdr);
+		sock_name(&mm[i].msg_hdr, to);
 	}
 	return (int)k;
 }
@@ -159,13 +169,13 @@ ipk__sock_dgram_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 {
 	struct ipk__sock *s = (struct ipk__sock *)c;
 	struct mmsghdr mm[MMSG_MAX];
-	struct msghdr probe = {0};
-	if (n && sock_dest(s, &probe) < 0)
+	struct ipk__saddr to;
+	if (n && sock_dest(s, &to) < 0)
 		return -EDESTADDRREQ;
 	size_t sent = 0;
 	int step = 1;
 	while (sent < n) {
-		int k = sock_batch_fill(s, mm, msgs + sent, n - sent);
+		int k = sock_batch_fill(s, mm, msgs + sent, n - sent, &to);
 		if (k == 0)
 			return sent ? (int)sent : -EMSGSIZE;
 		int r = sendmmsg(c->fd, mm, (unsigned)k,
@@ -306,8 +316,10 @@ sock_read(struct ipk__sock *s, struct ipk_msg *m)
 	}
 	sock_give_fds(m, fds, n);
 	if (!s->connected && p.addrlen > sizeof(sa_family_t)) {
+		pthread_mutex_lock(&s->peer_lock);
 		memcpy(&s->peer.ss, &p.addr, p.addrlen);
 		s->peer.len = p.addrlen; /* replies go to the last sender */
+		pthread_mutex_unlock(&s->peer_lock);
 	}
 	if (m->peer)
 		*m->peer = p;
