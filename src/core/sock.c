@@ -49,21 +49,6 @@ sock_kind(const struct ipk_chan *c)
 }
 
 static int
-sock_policy_parse(struct ipk__sock *s, const struct ipk_url *u)
-{
-	const char *allow = ipk__url_get(u, "allow");
-	s->pol.uid = geteuid();
-	if (allow && strcmp(allow, "any") != 0)
-		return -EINVAL;
-	s->pol.any = allow != NULL;
-	long long uid = s->pol.uid;
-	if (ipk__url_num(u, "uid", 0, UINT32_MAX - 1, &uid) < 0)
-		return -EINVAL;
-	s->pol.uid = (uid_t)uid;
-	return 0;
-}
-
-static int
 sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 {
 	s->family = family;
@@ -76,26 +61,7 @@ sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 		return -EINVAL;
 	s->frame_ms = (int)frame;
 	s->maxconn = (int)maxconn;
-	return family == AF_UNIX ? sock_policy_parse(s, u) : 0;
-}
-
-bool
-ipk__sock_allowed(const struct ipk__credpol *pol, uid_t uid)
-{
-	return pol->any || uid == geteuid() || uid == pol->uid;
-}
-
-int
-ipk__sock_peercred(int fd, struct ipk_peer *p)
-{
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
-		return -errno;
-	p->pid = uc.pid;
-	p->uid = uc.uid;
-	p->gid = uc.gid;
-	return 0;
+	return family == AF_UNIX ? ipk__sock_policy_parse(&s->pol, u) : 0;
 }
 
 static int

@@ -90,6 +90,8 @@ int ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b,
 int ipk__sock_accept(struct ipk_chan *l, struct ipk_chan *c, int64_t deadline);
 int ipk__sock_shutdown(struct ipk_chan *c);
 void ipk__sock_close(struct ipk_chan *c);
+/* ?allow=any / ?uid=N into pol (default: our own euid only). */
+int ipk__sock_policy_parse(struct ipk__credpol *pol, const struct ipk_url *u);
 /* SO_PEERCRED of a connected Unix socket into p. */
 int ipk__sock_peercred(int fd, struct ipk_peer *p);
 bool ipk__sock_allowed(const struct ipk__credpol *pol, uid_t uid);

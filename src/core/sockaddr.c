@@ -1,8 +1,9 @@
 /*
- * sockaddr.c - socket addresses from URLs: Unix paths (checked against
- * sun_path before any system call: nothing is cut short), the private
- * runtime directory for bare names, abstract "@name" with an explicit
- * length, and "host:port" / "[v6]:port" through getaddrinfo.
+ * sockaddr.c - who is at each end of a socket: addresses from URLs (Unix
+ * paths checked against sun_path before any system call, bare names in
+ * the private runtime directory, abstract "@name" with an explicit
+ * length, "host:port" / "[v6]:port" through getaddrinfo), and the
+ * SO_PEERCRED policy of Unix sockets (?allow=any, ?uid=N).
  */
 #include "sock.h"
 
@@ -11,6 +12,7 @@
 #include <netdb.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 int
 ipk__sock_unix_addr(const char *rest, struct ipk__saddr *a)
@@ -95,5 +97,39 @@ ipk__sock_inet_addr(const char *rest, int type, struct ipk__saddr *a)
 	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
 	a->len = res->ai_addrlen;
 	freeaddrinfo(res);
+	return 0;
+}
+
+int
+ipk__sock_policy_parse(struct ipk__credpol *pol, const struct ipk_url *u)
+{
+	const char *allow = ipk__url_get(u, "allow");
+	pol->uid = geteuid();
+	if (allow && strcmp(allow, "any") != 0)
+		return -EINVAL;
+	pol->any = allow != NULL;
+	long long uid = pol->uid;
+	if (ipk__url_num(u, "uid", 0, UINT32_MAX - 1, &uid) < 0)
+		return -EINVAL;
+	pol->uid = (uid_t)uid;
+	return 0;
+}
+
+bool
+ipk__sock_allowed(const struct ipk__credpol *pol, uid_t uid)
+{
+	return pol->any || uid == geteuid() || uid == pol->uid;
+}
+
+int
+ipk__sock_peercred(int fd, struct ipk_peer *p)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	p->pid = uc.pid;
+	p->uid = uc.uid;
+	p->gid = uc.gid;
 	return 0;
 }
