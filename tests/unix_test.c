@@ -450,6 +450,49 @@ Test(unix, stalled_frame_ends_a_blocking_recv)
 	ipk_close(b);
 }
 
+Test(uds03, bare_name_lives_in_the_private_runtime_dir)
+{
+	char name[64], u[96], dir[256], path[400];
+	snprintf(name, sizeof(name), "ipk-test-name-%d", (int)getpid());
+	snprintf(u, sizeof(u), "unix:%s", name);
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg && xdg[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/ipckit", xdg);
+	else
+		snprintf(dir, sizeof(dir), "/tmp/ipckit-%u",
+		         (unsigned)geteuid());
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ipk_chan *l;
+	cr_assert_eq(ipk_listen(u, &l), 0);
+	struct stat st;
+	cr_expect(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	          (st.st_mode & 0777) == 0700);
+	cr_expect(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	          (st.st_mode & 0777) == 0600);
+	pid_t pid = th_spawn(client_hello, u);
+	serve_hello(l);
+	cr_expect_eq(th_wait(pid, WAIT), 0);
+	ipk_close(l);
+	cr_expect_neq(access(path, F_OK), 0, "%s left behind", path);
+}
+
+Test(unix, seqpacket_pair_keeps_boundaries_and_sees_eof)
+{
+	ipk_chan *a, *b;
+	cr_assert_eq(ipk_pair("unixpacket:", &a, &b), 0);
+	cr_assert_eq(ipk_send(b, "", 0, WAIT), 0);
+	cr_assert_eq(ipk_send(b, "abc", 3, WAIT), 0);
+	char buf[8];
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), WAIT), 0, "empty message");
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), WAIT), 3);
+	cr_expect_eq(ipk_shutdown(b), 0);
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), WAIT), -EPIPE);
+	cr_expect_eq(ipk_send(a, "back", 4, WAIT), 0, "half-closed only");
+	cr_expect_eq(ipk_recv(b, buf, sizeof(buf), WAIT), 4);
+	ipk_close(a);
+	ipk_close(b);
+}
+
 /* --- UDS-05: whole messages on seqpacket and datagram sockets --- */
 
 static void
