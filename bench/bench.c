@@ -44,11 +44,12 @@ bench_percentiles(double *v, int n, struct bench_result *r)
 	r->p99_us = v[(int)(n * 0.99)];
 }
 
-/* Replace {path} and {key} in a URL template. */
+/* Replace {path}, {key} and {port} in a URL template. */
 static void
 bench_url(const char *tmpl, char *out, size_t size)
 {
-	char path[64], key[32];
+	char path[64], key[32], port[16];
+	snprintf(port, sizeof(port), "%d", 20000 + (int)(getpid() % 30000));
 	snprintf(path, sizeof(path), "/tmp/ipk-bench-%d", (int)getpid());
 	snprintf(key, sizeof(key), "%d", 0x1b000000 + (getpid() & 0xffffff));
 	size_t o = 0;
@@ -58,6 +59,8 @@ bench_url(const char *tmpl, char *out, size_t size)
 			rep = path, s += 6;
 		else if (!strncmp(s, "{key}", 5))
 			rep = key, s += 5;
+		else if (!strncmp(s, "{port}", 6))
+			rep = port, s += 6;
 		if (rep)
 			o += (size_t)snprintf(out + o, size - o, "%s", rep);
 		else
@@ -100,10 +103,39 @@ bench_ping(ipk_chan *fw, ipk_chan *br, char *buf, size_t size)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The end mark and its answer, the count.  A datagram may drop either, so
+ * the mark is repeated with a new sequence byte and old answers skipped.
+ */
+static int
+bench_end_mark(ipk_chan *fw, ipk_chan *br, long *got)
+{
+	static unsigned char seq;
+	char end[16 + sizeof(long)] = {'e'};
+	int rc = -ETIMEDOUT;
+	for (int try = 0; try < 5 && rc == -ETIMEDOUT; try++) {
+		unsigned char want = ++seq;
+		end[0] = 'e';
+		end[15] = (char)want;
+		rc = ipk_send(fw, end, sizeof(end), BENCH_WAIT);
+		while (rc == 0) {
+			ssize_t n =
+			        ipk_recv(br, end, sizeof(end), BENCH_WAIT / 5);
+			if (n < 0)
+				rc = (int)n;
+			else if ((unsigned char)end[15] == want)
+				break;
+		}
+	}
+	memcpy(got, end + 1, sizeof(*got));
+	return rc;
+}
+
 /* One-way throughput: count messages then the end mark and its answer. */
 static int
 bench_stream(ipk_chan *fw, ipk_chan *br, char *buf,
-             const struct bench_params *p, bool batch, double *rate)
+             const struct bench_params *p, bool batch, double *rate,
+             double *loss)
 {
 	struct iovec iov[BENCH_BATCH];
 	for (int i = 0; i < BENCH_BATCH; i++)
@@ -119,16 +151,16 @@ bench_stream(ipk_chan *fw, ipk_chan *br, char *buf,
 			return rc;
 		sent += batch ? rc : 1;
 	}
-	char end[16 + sizeof(long)] = {'e'};
-	int rc = ipk_send(fw, end, sizeof(end), BENCH_WAIT);
-	if (rc == 0)
-		rc = (int)ipk_recv(br, end, sizeof(end), BENCH_WAIT);
+	long got;
+	int rc = bench_end_mark(fw, br, &got);
 	if (rc < 0)
 		return rc;
-	long got;
-	memcpy(&got, end + 1, sizeof(got));
 	*rate = got / ((bench_now_us() - t0) / 1e6);
-	return got == p->count ? 0 : -EPROTO;
+	/* Only datagrams may drop; they are counted, not an error. */
+	double lost = (double)(p->count - got) / p->count;
+	if (lost > *loss)
+		*loss = lost;
+	return got <= p->count ? 0 : -EPROTO;
 }
 
 static int
@@ -148,9 +180,10 @@ bench_drive(ipk_chan *fw, ipk_chan *br, const struct bench_params *p,
 	if (rc == 0)
 		bench_percentiles(lat, p->rtts, r);
 	if (rc == 0)
-		rc = bench_stream(fw, br, buf, p, false, &r->msgs);
+		rc = bench_stream(fw, br, buf, p, false, &r->msgs, &r->loss);
 	if (rc == 0)
-		rc = bench_stream(fw, br, buf, p, true, &r->batch_msgs);
+		rc = bench_stream(fw, br, buf, p, true, &r->batch_msgs,
+		                  &r->loss);
 	if (buf) {
 		buf[0] = 'q';
 		ipk_send(fw, buf, 1, BENCH_WAIT);

@@ -19,6 +19,7 @@ struct bench_params {
 struct bench_result {
 	double p50_us, p99_us;   /* round-trip latency */
 	double msgs, batch_msgs; /* one-way messages per second */
+	double loss;             /* share of one-way messages lost (udp) */
 	int err;                 /* negative errno when it could not run */
 };
 

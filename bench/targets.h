@@ -1,7 +1,8 @@
 /*
  * targets.h - what `ipckit bench` measures, one row a transport.
- * "{path}" becomes a fresh path and "{key}" a fresh number.  A one-way
- * transport (pipe, fifo) names a second URL for the way back.
+ * "{path}" becomes a fresh path, "{key}" a fresh number and "{port}" a
+ * loopback port.  A one-way transport (pipe, fifo) names a second URL for
+ * the way back.
  */
 #ifndef IPK_BENCH_TARGETS_H
 #define IPK_BENCH_TARGETS_H
@@ -22,8 +23,8 @@ static const struct bench_target bench_targets[] = {
         {"unix", "unix:{path}.sock", 0, 0, 1},
         {"unixpacket", "unixpacket:{path}.pkt", 0, 0, 1},
         {"unixgram", "unixgram:{path}.gram", 0, 0, 0},
-        {"tcp", "tcp://127.0.0.1:47611", 0, 0, 1}, /* no {port} yet */
-        {"udp", "udp://127.0.0.1:47612", 0, 0, 0},
+        {"tcp", "tcp://127.0.0.1:{port}", 0, 0, 1},
+        {"udp", "udp://127.0.0.1:{port}", 0, 0, 0},
 };
 
 #define BENCH_NTARGETS (sizeof(bench_targets) / sizeof(bench_targets[0]))

@@ -69,14 +69,17 @@ bench_row(const struct bench_opts *o, const char *name,
 		printf("{\"transport\":\"%s\",\"size\":%zu,\"rtt_p50_us\":%.2f,"
 		       "\"rtt_p99_us\":%.2f,\"msgs_per_s\":%.0f,"
 		       "\"batch_msgs_per_s\":%.0f,\"rtt_vs_raw\":%.2f,"
-		       "\"msgs_vs_raw\":%.2f}\n",
+		       "\"msgs_vs_raw\":%.2f,\"lost\":%.4f}\n",
 		       name, o->p.size, r->p50_us, r->p99_us, r->msgs,
 		       r->batch_msgs, r->p50_us / raw->p50_us,
-		       r->msgs / raw->msgs);
+		       r->msgs / raw->msgs, r->loss);
 	} else {
-		printf("%-12s %9.1f %9.1f %11.0f %11.0f %8.2f %8.2f\n", name,
+		printf("%-12s %9.1f %9.1f %11.0f %11.0f %8.2f %8.2f", name,
 		       r->p50_us, r->p99_us, r->msgs, r->batch_msgs,
 		       r->p50_us / raw->p50_us, r->msgs / raw->msgs);
+		if (r->loss > 0)
+			printf("  (%.1f%% lost)", r->loss * 100);
+		putchar('\n');
 	}
 	fflush(stdout);
 }

@@ -54,10 +54,52 @@ cli_hint(int err)
 	}
 }
 
+/* Limits that the kernel reports with a generic errno, per mechanism. */
+static const struct {
+	const char *scheme;
+	int err;
+	const char *hint;
+} cli_limit_hints[] = {
+        {"mq:", EMFILE,
+         "RLIMIT_MSGQUEUE is used up: raise it with 'ulimit -q' or remove "
+         "queues"},
+        {"mq:", EINVAL,
+         "bad name, or depth/msgsize above fs.mqueue.msg_max / "
+         "msgsize_max (see /proc/sys/fs/mqueue)"},
+        {"mq:", ENOSPC,
+         "fs.mqueue.queues_max queues exist already; remove some or raise "
+         "it"},
+        {"mq:", EMSGSIZE, "larger than the queue's msgsize (?msgsize=)"},
+        {"sysvmsg:", EMSGSIZE,
+         "larger than kernel.msgmax (/proc/sys/kernel/msgmax)"},
+        {"sysvmsg:", ENOSPC,
+         "kernel.msgmni queues exist already; remove some (ipcrm -q) or "
+         "raise it"},
+        {"sysvmsg:", EEXIST,
+         "a queue with that key exists; remove it (ipcrm -Q KEY) or "
+         "--dial it"},
+};
+
+static const char *
+cli_limit_hint(const char *url, int err)
+{
+	size_t n = sizeof(cli_limit_hints) / sizeof(cli_limit_hints[0]);
+	for (size_t i = 0; i < n; i++) {
+		const char *sch = cli_limit_hints[i].scheme;
+		if (err == cli_limit_hints[i].err &&
+		    !strncmp(url, sch, strlen(sch)))
+			return cli_limit_hints[i].hint;
+	}
+	return NULL;
+}
+
 int
 cli_fail(const char *verb, const char *url, int err)
 {
-	const char *hint = cli_hint(err < 0 ? -err : err);
+	err = err < 0 ? -err : err;
+	const char *hint = cli_limit_hint(url, err);
+	if (!hint)
+		hint = cli_hint(err);
 	fprintf(stderr, "ipckit: %s: %s: %s%s%s%s\n", verb, url,
 	        ipk_strerror(err), hint ? " (" : "", hint ? hint : "",
 	        hint ? ")" : "");
