@@ -7,7 +7,7 @@ set -u
 # Examples every build has.  OPTIONAL ones run only when their binary exists:
 # add the name here and its expected lines to EXPECT below.
 EXAMPLES="pipe_parent_child fifo_writer_reader"
-OPTIONAL="sysv_msg_types posix_mq_priorities tcp_echo_server"
+OPTIONAL="sysv_msg_types posix_mq_priorities tcp_echo_server unix_fd_passing"
 
 # Lines each example must print (one fixed string per line, any order).
 declare -A EXPECT=(
@@ -29,6 +29,8 @@ parent: --type 0 got type 3 "three"'
 receiver: prio 9 "urgent, second"
 receiver: prio 5 "normal"
 receiver: prio 1 "low"'
+	[tcp_echo_server]='client: got "hello"'
+	[unix_fd_passing]='parent: read through it: secret content'
 )
 
 BUILD=${2:?usage: examples.sh IPCKIT BUILD_DIR}
