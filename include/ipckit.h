@@ -142,6 +142,14 @@ IPK_API size_t ipk_max(const ipk_chan *ch);
 IPK_API const char *ipk_scheme(const ipk_chan *ch);
 
 /*
+ * ipk_drops - how many messages the kernel dropped before they reached
+ * this end (udp: its receive buffer was full; counted by SO_RXQ_OVFL and
+ * brought up to date by each receive).  -ENOTSUP where nothing is ever
+ * dropped or the count is not known.
+ */
+IPK_API long long ipk_drops(const ipk_chan *ch);
+
+/*
  * ipk_shutdown - no more sends on this end; the peer reads what was sent,
  * then -EPIPE.  -ENOTSUP where the mechanism has no half-close.
  */

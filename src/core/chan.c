@@ -289,6 +289,14 @@ ipk_scheme(const ipk_chan *ch)
 	return ch ? ch->tp->scheme : NULL;
 }
 
+long long
+ipk_drops(const ipk_chan *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	return ch->tp->drops ? (long long)ch->tp->drops(ch) : -ENOTSUP;
+}
+
 int
 ipk_shutdown(ipk_chan *ch)
 {

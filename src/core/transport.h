@@ -34,6 +34,7 @@ enum {
  *               return its length; fill type/prio/peer/fds when asked.
  * send_batch    Optional: n messages at once; returns how many went.
  * shutdown      Half-close the sending direction.
+ * drops         Optional: messages the kernel dropped before this end.
  * close         Flush, remove what listen created unless IPK__KEEP,
  *               close descriptors.  Must not fail; the core frees c.
  */
@@ -54,6 +55,7 @@ struct ipk_transport {
 	int (*send_batch)(struct ipk_chan *c, const struct iovec *msgs,
 	                  size_t n, int64_t deadline);
 	int (*shutdown)(struct ipk_chan *c);
+	uint32_t (*drops)(const struct ipk_chan *c); /* kernel drops, udp */
 	void (*close)(struct ipk_chan *c);
 };
 
