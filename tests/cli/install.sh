@@ -23,8 +23,11 @@ int main(void) {
 	return !ok;
 }
 C
+# A sanitizer build's library needs the runtime in the program too.
+san=""
+ldd "$tmp/p/lib/libipckit.so" | grep -q libasan && san="-fsanitize=address,undefined"
 export PKG_CONFIG_PATH=$tmp/p/lib/pkgconfig
-check cc "$tmp/app.c" $(pkg-config --cflags --libs ipckit) -Wl,-rpath,"$tmp/p/lib" -o "$tmp/app1"
+check cc $san "$tmp/app.c" $(pkg-config --cflags --libs ipckit) -Wl,-rpath,"$tmp/p/lib" -o "$tmp/app1"
 check "$tmp/app1"
 mkdir -p "$tmp/cm"
 cat > "$tmp/cm/CMakeLists.txt" <<C
@@ -34,7 +37,8 @@ find_package(ipckit REQUIRED)
 add_executable(app $tmp/app.c)
 target_link_libraries(app ipckit::ipckit)
 C
-check cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$tmp/p" -DCMAKE_BUILD_RPATH="$tmp/p/lib" >/dev/null
+check cmake -S "$tmp/cm" -B "$tmp/cm/b" -DCMAKE_PREFIX_PATH="$tmp/p" \
+	-DCMAKE_BUILD_RPATH="$tmp/p/lib" -DCMAKE_C_FLAGS="$san" >/dev/null
 check cmake --build "$tmp/cm/b" >/dev/null
 check "$tmp/cm/b/app"
 others=$(nm -D --defined-only "$tmp/p/lib/libipckit.so" | awk '{print $3}' | grep -v '^ipk_' || true)
