@@ -28,4 +28,25 @@ long long th_now_ms(void);
 void th_fill(void *buf, size_t len, unsigned seed);
 bool th_check(const void *buf, size_t len, unsigned seed);
 
+/*
+ * Cleanup that runs even when an assertion fails: register what a test
+ * makes, and call th_cleanup from the suite's .fini.  Children are
+ * SIGKILLed and reaped, then paths removed (rm -rf), newest first.
+ */
+void th_defer_kill(pid_t pid);
+void th_defer_remove(const char *path);
+void th_cleanup(void);
+/* True when built with AddressSanitizer (RLIMIT_AS breaks its shadow). */
+bool th_asan(void);
+/* Multiplier for hang guards: $IPK_TEST_MULT, else 5 under ASan, else 1. */
+int th_mult(void);
+/* Wait until pid stops (SIGSTOP): 0, or -1 if it exited or timed out. */
+int th_wait_stopped(pid_t pid, int timeout_ms);
+/* One byte over a plain pipe, for parent/child hand-offs. */
+int th_put(int fd, char c);
+/* The byte read, or -1 on timeout, EOF or error. */
+int th_get(int fd, int timeout_ms);
+/* Anonymous shared memory that survives fork (never freed; tests are short). */
+void *th_shared(size_t len);
+
 #endif
