@@ -105,6 +105,20 @@ int ipk__stream_send_fds(struct ipk_chan *c, const struct ipk_msg *m,
                          int64_t deadline);
 ssize_t ipk__stream_recv_fds(struct ipk_chan *c, struct ipk_msg *m,
                              int64_t deadline, struct ipk__fdq *q);
+/* io.c's pieces that fdstream.c shares (see there for each). */
+void ipk__io_advance(struct iovec **iov, int *n, size_t r);
+int ipk__io_write_all(struct ipk_chan *c, struct iovec *iov, int n,
+                      int64_t deadline, size_t *done);
+int ipk__io_pend(struct ipk_chan *c, const struct iovec *m, size_t skip);
+int ipk__io_check_size(const struct ipk_chan *c, size_t len);
+int ipk__io_errno_peer(int e);
+ssize_t ipk__rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip,
+                     size_t len);
+/* fdstream.c: read with descriptors into q; a whole frame out with its. */
+ssize_t ipk__fds_read(struct ipk_chan *c, char *at, size_t len,
+                      struct ipk__fdq *q);
+ssize_t ipk__fds_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len,
+                         struct ipk__fdq *q);
 /* Write what a timed-out send left; 0 when nothing is left. */
 int ipk__stream_flush(struct ipk_chan *c, int64_t deadline);
 /* True while a partial frame waits in c->tx or c->rx. */

@@ -139,15 +139,15 @@ io_writev(struct ipk_chan *c, const struct iovec *iov, int n)
 	return io_writev_nosig(c->fd, iov, n);
 }
 
-static int
-io_errno_peer(int e)
+int
+ipk__io_errno_peer(int e)
 {
 	return (e == EPIPE || e == ECONNRESET) ? -EPIPE : -e;
 }
 
 /* Step *iov past r written bytes. */
-static void
-io_advance(struct iovec **iov, int *n, size_t r)
+void
+ipk__io_advance(struct iovec **iov, int *n, size_t r)
 {
 	while (*n > 0 && r >= (*iov)->iov_len) {
 		r -= (*iov)->iov_len;
@@ -163,9 +163,9 @@ io_advance(struct iovec **iov, int *n, size_t r)
  * Write iov[0..n) whole or until the deadline.  *done counts the bytes
  * written either way.  iov is advanced in place.
  */
-static int
-io_write_all(struct ipk_chan *c, struct iovec *iov, int n, int64_t deadline,
-             size_t *done)
+int
+ipk__io_write_all(struct ipk_chan *c, struct iovec *iov, int n,
+                  int64_t deadline, size_t *done)
 {
 	*done = 0;
 	while (n > 0) {
@@ -174,14 +174,14 @@ io_write_all(struct ipk_chan *c, struct iovec *iov, int n, int64_t deadline,
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
-				return io_errno_peer(errno);
+				return ipk__io_errno_peer(errno);
 			int rc = ipk__wait(c->fd, POLLOUT, deadline);
 			if (rc < 0)
 				return rc;
 			continue;
 		}
 		*done += (size_t)r;
-		io_advance(&iov, &n, (size_t)r);
+		ipk__io_advance(&iov, &n, (size_t)r);
 	}
 	return 0;
 }
@@ -194,7 +194,7 @@ ipk__stream_flush(struct ipk_chan *c, int64_t deadline)
 		return 0;
 	struct iovec iov = {p->data + p->off, p->len - p->off};
 	size_t done;
-	int rc = io_write_all(c, &iov, 1, deadline, &done);
+	int rc = ipk__io_write_all(c, &iov, 1, deadline, &done);
 	p->off += done;
 	if (p->off == p->len) {
 		free(p->data);
@@ -204,8 +204,8 @@ ipk__stream_flush(struct ipk_chan *c, int64_t deadline)
 }
 
 /* Keep the unwritten tail of message m (skip bytes of its frame written). */
-static int
-io_pend(struct ipk_chan *c, const struct iovec *m, size_t skip)
+int
+ipk__io_pend(struct ipk_chan *c, const struct iovec *m, size_t skip)
 {
 	size_t hdr = (c->flags & IPK__RAW) ? 0 : IPK_FRAME_HEADER;
 	size_t total = hdr + m->iov_len;
@@ -236,8 +236,8 @@ io_batch_limit(const struct ipk_chan *c, const struct iovec *msgs, size_t n)
 	return k ? k : 1;
 }
 
-static int
-io_check_size(const struct ipk_chan *c, size_t len)
+int
+ipk__io_check_size(const struct ipk_chan *c, size_t len)
 {
 	if (len > c->max || len > UINT32_MAX)
 		return -EMSGSIZE;
@@ -262,7 +262,7 @@ io_send_group(struct ipk_chan *c, const struct iovec *msgs, size_t k,
 		iov[n++] = msgs[i];
 	}
 	size_t done;
-	*err = io_write_all(c, iov, n, deadline, &done);
+	*err = ipk__io_write_all(c, iov, n, deadline, &done);
 	if (*err == 0)
 		return (int)k;
 	size_t i = 0, frame = 0;
@@ -275,7 +275,7 @@ io_send_group(struct ipk_chan *c, const struct iovec *msgs, size_t k,
 		return (int)i;
 	/* Part of message i is in the pipe: its tail must follow. */
 	if (*err == -ETIMEDOUT || *err == -EAGAIN) {
-		if (io_pend(c, &msgs[i], done) == 0)
+		if (ipk__io_pend(c, &msgs[i], done) == 0)
 			return (int)i + 1;
 	}
 	c->broken = -EPIPE;
@@ -292,7 +292,8 @@ ipk__stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 	size_t sent = 0;
 	while (sent < n) {
 		size_t k = io_batch_limit(c, msgs + sent, n - sent), ok = 0;
-		while (ok < k && io_check_size(c, msgs[sent + ok].iov_len) == 0)
+		while (ok < k &&
+		       ipk__io_check_size(c, msgs[sent + ok].iov_len) == 0)
 			ok++;
 		if (ok == 0)
 			return sent ? (int)sent : -EMSGSIZE;
@@ -337,8 +338,6 @@ rx_reserve(struct ipk__rbuf *b, size_t need)
 }
 
 /* One read into the buffer.  0 at EOF, >0 bytes, <0 error. */
-static ssize_t rx_read(struct ipk_chan *c, char *at, size_t len,
-                       struct ipk__fdq *q);
 
 static ssize_t
 rx_fill(struct ipk_chan *c, size_t need, int64_t deadline, struct ipk__fdq *q)
@@ -352,8 +351,10 @@ rx_fill(struct ipk_chan *c, size_t need, int64_t deadline, struct ipk__fdq *q)
 	if (rc < 0)
 		return rc;
 	for (;;) {
-		ssize_t r = rx_read(c, b->data + b->off + b->len,
-		                    b->cap - b->off - b->len, q);
+		char *at = b->data + b->off + b->len;
+		size_t room = b->cap - b->off - b->len;
+		ssize_t r = q ? ipk__fds_read(c, at, room, q)
+		              : read(c->fd, at, room);
 		if (r >= 0) {
 			b->len += (size_t)r;
 			return r;
@@ -368,8 +369,8 @@ rx_fill(struct ipk_chan *c, size_t need, int64_t deadline, struct ipk__fdq *q)
 	}
 }
 
-static ssize_t
-rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip, size_t len)
+ssize_t
+ipk__rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip, size_t len)
 {
 	size_t cap = m->len;
 	m->len = len;
@@ -407,9 +408,6 @@ rx_eof(struct ipk_chan *c)
 	return -ECONNRESET;
 }
 
-static ssize_t rx_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len,
-                          struct ipk__fdq *q);
-
 static ssize_t
 stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
             struct ipk__fdq *q)
@@ -424,13 +422,14 @@ stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 			return got;
 		}
 		if (got && q)
-			return rx_deliver(c, m, len, q);
+			return ipk__fds_deliver(c, m, len, q);
 		if (got && raw) {
 			size_t cap = m->len;
-			return rx_take(&c->rx, m, 0, len < cap ? len : cap);
+			return ipk__rx_take(&c->rx, m, 0,
+			                    len < cap ? len : cap);
 		}
 		if (got)
-			return rx_take(&c->rx, m, IPK_FRAME_HEADER, len);
+			return ipk__rx_take(&c->rx, m, IPK_FRAME_HEADER, len);
 		size_t need = raw ? 1 : IPK_FRAME_HEADER + len;
 		if (c->rx.len < IPK_FRAME_HEADER && !raw)
 			need = IPK_FRAME_HEADER;
@@ -470,204 +469,4 @@ ipk__stream_free(struct ipk_chan *c)
 	free(c->tx.data);
 	memset(&c->rx, 0, sizeof(c->rx));
 	memset(&c->tx, 0, sizeof(c->tx));
-}
-
-/*
- * Descriptors on a Unix byte stream.  The sender attaches them to the
- * first byte of a frame; the kernel ends a read after the segment that
- * carries them, so they belong to the last frame starting in that read.
- */
-static uint64_t
-rx_fds_frame(const struct ipk_chan *c, const struct ipk__fdq *q, uint64_t from,
-             uint64_t end, size_t have)
-{
-	uint64_t p = q->pos, at = UINT64_MAX;
-	while (p < end) {
-		if (p >= from)
-			at = p;
-		size_t o = (size_t)(p - q->pos);
-		if (o + IPK_FRAME_HEADER > have)
-			break;
-		uint32_t be;
-		memcpy(&be, c->rx.data + c->rx.off + o, sizeof(be));
-		p += IPK_FRAME_HEADER + (uint64_t)ntohl(be);
-	}
-	return at;
-}
-
-static void
-rx_fds_close(const int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		close(fds[i]);
-}
-
-static void
-rx_fds_attach(struct ipk_chan *c, struct ipk__fdq *q, size_t r, int *fds,
-              size_t n, bool lost)
-{
-	uint64_t from = q->pos + c->rx.len;
-	uint64_t at = from;
-	if (!(c->flags & IPK__RAW))
-		at = rx_fds_frame(c, q, from, from + r, c->rx.len + r);
-	int *keep = n ? malloc(n * sizeof(int)) : NULL;
-	if (at == UINT64_MAX || q->n == IPK__FDQ_MAX || (n && !keep)) {
-		rx_fds_close(fds, n); /* not at a frame start, or no room */
-		free(keep);
-		return;
-	}
-	if (n)
-		memcpy(keep, fds, n * sizeof(int));
-	q->e[q->n].at = at;
-	q->e[q->n].fds = keep;
-	q->e[q->n].nfds = n;
-	q->e[q->n].lost = lost;
-	q->n++;
-}
-
-static ssize_t
-rx_read(struct ipk_chan *c, char *at, size_t len, struct ipk__fdq *q)
-{
-	if (!q)
-		return read(c->fd, at, len);
-	union {
-		char buf[IPK__CMSG_ROOM];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {at, len};
-	struct msghdr mh = {.msg_iov = &iov,
-	                    .msg_iovlen = 1,
-	                    .msg_control = ctl.buf,
-	                    .msg_controllen = sizeof(ctl.buf)};
-	ssize_t r = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-	if (r <= 0 || (mh.msg_controllen == 0 && !(mh.msg_flags & MSG_CTRUNC)))
-		return r;
-	int fds[IPK__SCM_MAX];
-	size_t n = IPK__SCM_MAX;
-	int lost = ipk__sock_take_fds(&mh, fds, &n);
-	if (n || lost)
-		rx_fds_attach(c, q, (size_t)r, fds, n, lost > 0);
-	return r;
-}
-
-/* Entries of the span [q->pos, q->pos + span): how many fds, any lost. */
-static size_t
-rx_fds_count(const struct ipk__fdq *q, uint64_t span, bool *lost)
-{
-	size_t n = 0;
-	*lost = false;
-	for (size_t i = 0; i < q->n; i++) {
-		if (q->e[i].at < q->pos || q->e[i].at >= q->pos + span)
-			continue;
-		n += q->e[i].nfds;
-		*lost |= q->e[i].lost;
-	}
-	return n;
-}
-
-/* Hand the span's descriptors to m (or close them) and drop the entries. */
-static void
-rx_fds_give(struct ipk__fdq *q, struct ipk_msg *m, uint64_t span)
-{
-	size_t got = 0, k = 0;
-	for (size_t i = 0; i < q->n; i++) {
-		if (q->e[i].at >= q->pos + span) {
-			q->e[k++] = q->e[i];
-			continue;
-		}
-		for (size_t j = 0; j < q->e[i].nfds; j++) {
-			if (m->fds && got < m->nfds)
-				m->fds[got++] = q->e[i].fds[j];
-			else
-				close(q->e[i].fds[j]); /* nobody asked */
-		}
-		free(q->e[i].fds);
-	}
-	q->n = k;
-	q->pos += span;
-	m->nfds = got;
-}
-
-/*
- * A message whose descriptors do not fit m->fds stays, like one whose
- * bytes do not fit: -EMSGSIZE with m->nfds set to what it needs.
- */
-static ssize_t
-rx_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len,
-           struct ipk__fdq *q)
-{
-	bool raw = c->flags & IPK__RAW;
-	size_t skip = raw ? 0 : IPK_FRAME_HEADER;
-	if (raw && len > m->len)
-		len = m->len;
-	bool lost;
-	size_t need = rx_fds_count(q, skip + len, &lost);
-	if (m->fds && need > m->nfds && !lost) {
-		m->nfds = need;
-		return -EMSGSIZE;
-	}
-	ssize_t r = rx_take(&c->rx, m, skip, len);
-	if (r < 0)
-		return r;
-	rx_fds_give(q, m, skip + len);
-	return lost ? -EMFILE : r;
-}
-
-/* The first write of a frame, with its descriptors; *sent bytes went. */
-static int
-io_send_rights(struct ipk_chan *c, struct iovec *iov, int n,
-               const struct ipk_msg *m, int64_t deadline, size_t *sent)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * IPK__SCM_MAX)];
-		struct cmsghdr align;
-	} ctl;
-	for (;;) {
-		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-		int rc = ipk__sock_put_fds(&mh, ctl.buf, m->fds, m->nfds);
-		if (rc < 0)
-			return rc;
-		ssize_t r = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-		if (r >= 0) {
-			*sent = (size_t)r;
-			return 0;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return io_errno_peer(errno);
-		rc = ipk__wait(c->fd, POLLOUT, deadline);
-		if (rc < 0)
-			return rc;
-	}
-}
-
-int
-ipk__stream_send_fds(struct ipk_chan *c, const struct ipk_msg *m,
-                     int64_t deadline)
-{
-	int rc = io_check_size(c, m->len);
-	if (rc == 0)
-		rc = ipk__stream_flush(c, deadline);
-	if (rc < 0)
-		return rc;
-	uint32_t be = htonl((uint32_t)m->len);
-	struct iovec iov[2] = {{&be, IPK_FRAME_HEADER}, {m->buf, m->len}};
-	bool raw = c->flags & IPK__RAW;
-	struct iovec *v = raw ? iov + 1 : iov;
-	int n = raw ? 1 : 2;
-	size_t first, done = 0;
-	rc = io_send_rights(c, v, n, m, deadline, &first);
-	if (rc < 0)
-		return rc;
-	io_advance(&v, &n, first);
-	rc = io_write_all(c, v, n, deadline, &done);
-	if (rc == 0)
-		return 0;
-	struct iovec msg = {m->buf, m->len};
-	if ((rc == -ETIMEDOUT || rc == -EAGAIN) &&
-	    io_pend(c, &msg, first + done) == 0)
-		return 0;
-	c->broken = -EPIPE;
-	return rc;
 }
