@@ -51,6 +51,12 @@ struct ipk__pend {
 	size_t len, off;
 };
 
+/* A message arriving in chunks (chunk.c): len of total bytes so far. */
+struct ipk__big {
+	char *data;
+	size_t cap, len, total;
+};
+
 enum {
 	IPK__LISTENER = 1u << 0,  /* made by ipk_listen: owns the object */
 	IPK__RAW = 1u << 1,       /* no framing on a byte stream */
@@ -70,6 +76,7 @@ struct ipk_chan {
 	int timeout; /* ?timeout= for dial/open, ms */
 	struct ipk__rbuf rx;
 	struct ipk__pend tx;
+	struct ipk__big big;
 };
 
 /* Deadlines: absolute CLOCK_MONOTONIC ms; IPK_NEVER when timeout < 0. */
@@ -114,6 +121,18 @@ int ipk__io_check_size(const struct ipk_chan *c, size_t len);
 int ipk__io_errno_peer(int e);
 ssize_t ipk__rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip,
                      size_t len);
+/* One read into c->rx (room for need unread bytes): 0 at EOF, >0, <0. */
+ssize_t ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
+                     struct ipk__fdq *q);
+/*
+ * chunk.c: messages above PIPE_BUF on a stream with several writers go
+ * as atomic chunks, so a writer that dies leaves whole chunks only and
+ * the reader can tell its message was cut.  send continues at *off.
+ */
+int ipk__chunk_send(struct ipk_chan *c, const char *buf, size_t len,
+                    size_t *off, int64_t deadline);
+ssize_t ipk__chunk_recv(struct ipk_chan *c, struct ipk_msg *m,
+                        int64_t deadline);
 /* fdstream.c: read with descriptors into q; a whole frame out with its. */
 ssize_t ipk__fds_read(struct ipk_chan *c, char *at, size_t len,
                       struct ipk__fdq *q);

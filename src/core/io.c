@@ -339,8 +339,9 @@ rx_reserve(struct ipk__rbuf *b, size_t need)
 
 /* One read into the buffer.  0 at EOF, >0 bytes, <0 error. */
 
-static ssize_t
-rx_fill(struct ipk_chan *c, size_t need, int64_t deadline, struct ipk__fdq *q)
+ssize_t
+ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
+             struct ipk__fdq *q)
 {
 	struct ipk__rbuf *b = &c->rx;
 	/* Claimed lengths grow the buffer only as data really arrives. */
@@ -433,7 +434,7 @@ stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 		size_t need = raw ? 1 : IPK_FRAME_HEADER + len;
 		if (c->rx.len < IPK_FRAME_HEADER && !raw)
 			need = IPK_FRAME_HEADER;
-		ssize_t r = rx_fill(c, need, deadline, q);
+		ssize_t r = ipk__rx_fill(c, need, deadline, q);
 		if (r == 0 && q)
 			ipk__fdq_free(q);
 		if (r == 0)
@@ -467,6 +468,8 @@ ipk__stream_free(struct ipk_chan *c)
 {
 	free(c->rx.data);
 	free(c->tx.data);
+	free(c->big.data);
+	memset(&c->big, 0, sizeof(c->big));
 	memset(&c->rx, 0, sizeof(c->rx));
 	memset(&c->tx, 0, sizeof(c->tx));
 }

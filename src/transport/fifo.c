@@ -24,7 +24,9 @@ struct fifo_chan {
 	dev_t dev;  /* listener: identity, so close unlinks only ours */
 	ino_t ino;
 	bool writer;
-	int lock; /* writer: the flock it holds: 0, LOCK_SH or LOCK_EX */
+	int lock;   /* writer: the flock it holds: 0, LOCK_SH or LOCK_EX */
+	char *tail; /* writer: a big message the deadline cut, from tail_off */
+	size_t tail_len, tail_off;
 };
 
 static const char *const fifo_options[] = {"uid", NULL};
@@ -188,35 +190,32 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 }
 
 static bool
-fifo_has_big(const struct ipk_chan *c, const struct iovec *msgs, size_t n)
+fifo_is_big(const struct ipk_chan *c, const struct iovec *m)
 {
-	for (size_t i = 0; i < n && !(c->flags & IPK__RAW); i++)
-		if (msgs[i].iov_len + IPK_FRAME_HEADER > PIPE_BUF)
-			return true;
-	return false;
+	return !(c->flags & IPK__RAW) &&
+	       m->iov_len + IPK_FRAME_HEADER > PIPE_BUF;
 }
 
 /* Take the shared lock if a failed upgrade left this writer without. */
 static int
 fifo_lock_shared(struct fifo_chan *f, int64_t deadline)
 {
-	if (f->lock == LOCK_SH)
+	if (f->lock)
 		return 0;
 	int rc = fifo_flock(f->base.fd, LOCK_SH, deadline);
 	if (rc == 0)
 		f->lock = LOCK_SH;
-	if (!(f->base.flags & IPK__RAW))
-		f->base.flags |= IPK__ATOMIC;
 	return rc;
 }
 
-/* A big frame needs the only writer: upgrade to LOCK_EX or -EMSGSIZE. */
+/* A big message needs the only writer: upgrade to LOCK_EX or -EMSGSIZE. */
 static int
 fifo_lock_exclusive(struct fifo_chan *f, int64_t deadline)
 {
+	if (f->lock == LOCK_EX)
+		return 0;
 	if (flock(f->base.fd, LOCK_EX | LOCK_NB) == 0) {
 		f->lock = LOCK_EX;
-		f->base.flags &= ~IPK__ATOMIC;
 		return 0;
 	}
 	f->lock = 0; /* a failed conversion drops the shared lock */
@@ -224,10 +223,62 @@ fifo_lock_exclusive(struct fifo_chan *f, int64_t deadline)
 	return rc < 0 ? rc : -EMSGSIZE;
 }
 
+static void
+fifo_unlock_exclusive(struct fifo_chan *f)
+{
+	if (f->lock == LOCK_EX && !f->tail)
+		f->lock =
+		        flock(f->base.fd, LOCK_SH | LOCK_NB) == 0 ? LOCK_SH : 0;
+}
+
+/* Finish a big message that an earlier deadline cut: 0 when none is left. */
+static int
+fifo_send_tail(struct fifo_chan *f, int64_t deadline)
+{
+	if (!f->tail)
+		return 0;
+	int rc = ipk__chunk_send(&f->base, f->tail, f->tail_len, &f->tail_off,
+	                         deadline);
+	if (rc == 0 || rc == -EPIPE) {
+		free(f->tail);
+		f->tail = NULL;
+		fifo_unlock_exclusive(f);
+	}
+	return rc;
+}
+
+/*
+ * A message above PIPE_BUF goes in atomic chunks under the exclusive
+ * lock.  Once a chunk went, the message counts as sent: what the deadline
+ * left is kept and finished first by the next send or by close.
+ */
+static int
+fifo_send_big(struct fifo_chan *f, const struct iovec *m, int64_t deadline)
+{
+	if (m->iov_len > f->base.max)
+		return -EMSGSIZE;
+	int rc = fifo_lock_exclusive(f, deadline);
+	size_t off = 0;
+	if (rc == 0)
+		rc = ipk__chunk_send(&f->base, m->iov_base, m->iov_len, &off,
+		                     deadline);
+	if (rc < 0 && off && (rc == -ETIMEDOUT || rc == -EAGAIN)) {
+		f->tail = malloc(m->iov_len);
+		if (f->tail) {
+			memcpy(f->tail, m->iov_base, m->iov_len);
+			f->tail_len = m->iov_len;
+			f->tail_off = off;
+			return 0;
+		}
+	}
+	fifo_unlock_exclusive(f);
+	return rc;
+}
+
 /*
  * Writes up to PIPE_BUF are atomic, so several writers never interleave
- * them (IPK__ATOMIC groups frames into such writes).  A bigger frame
- * needs the exclusive lock, held until the frame is out whole.
+ * them (IPK__ATOMIC groups frames into such writes); bigger messages go
+ * by fifo_send_big.  Returns how many messages went.
  */
 static int
 fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
@@ -236,18 +287,26 @@ fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 	struct fifo_chan *f = (struct fifo_chan *)c;
 	if (!f->writer)
 		return -ENOTSUP;
-	int rc = f->lock ? 0 : fifo_lock_shared(f, deadline);
-	if (rc == 0 && f->lock == LOCK_SH && fifo_has_big(c, msgs, n))
-		rc = fifo_lock_exclusive(f, deadline);
-	if (rc < 0 && rc != -EMSGSIZE)
-		return rc;
-	/* With -EMSGSIZE, the small frames before the first big one go. */
-	int sent = ipk__stream_send(c, msgs, n, deadline);
-	if (f->lock == LOCK_EX && c->tx.len == 0) {
-		f->lock = flock(c->fd, LOCK_SH | LOCK_NB) == 0 ? LOCK_SH : 0;
-		c->flags |= IPK__ATOMIC;
+	int rc = fifo_send_tail(f, deadline);
+	if (rc == 0)
+		rc = fifo_lock_shared(f, deadline);
+	size_t sent = 0;
+	while (rc == 0 && sent < n) {
+		size_t k = 0;
+		while (sent + k < n && !fifo_is_big(c, &msgs[sent + k]))
+			k++;
+		if (k == 0) {
+			rc = fifo_send_big(f, &msgs[sent], deadline);
+			sent += rc == 0;
+			continue;
+		}
+		int got = ipk__stream_send(c, msgs + sent, k, deadline);
+		sent += got > 0 ? (size_t)got : 0;
+		if (got < 0 || (size_t)got < k)
+			rc = got < 0 ? got
+			             : -EAGAIN; /* stop: some did not go */
 	}
-	return sent;
+	return sent ? (int)sent : rc;
 }
 
 static int
@@ -286,7 +345,9 @@ fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	if (f->writer)
 		return -ENOTSUP;
 	for (;;) {
-		ssize_t r = ipk__stream_recv(c, m, deadline);
+		ssize_t r = (c->flags & IPK__RAW)
+		                    ? ipk__stream_recv(c, m, deadline)
+		                    : ipk__chunk_recv(c, m, deadline);
 		if ((r != -EPIPE && r != -ECONNRESET) || c->broken)
 			return r;
 		int rc = fifo_reopen(f);
@@ -305,6 +366,10 @@ static void
 fifo_close(struct ipk_chan *c)
 {
 	struct fifo_chan *f = (struct fifo_chan *)c;
+	if (f->tail && fifo_send_tail(f, ipk__deadline(c->timeout)) < 0) {
+		free(f->tail); /* the reader sees this message cut */
+		f->tail = NULL;
+	}
 	struct stat st;
 	if (f->path && !(c->flags & IPK__KEEP) && lstat(f->path, &st) == 0 &&
 	    st.st_dev == f->dev && st.st_ino == f->ino)
