@@ -41,20 +41,39 @@ struct recv_ctx {
 	bool raw;
 };
 
+/* Length of the valid UTF-8 sequence of 2 to 4 bytes at p, or 0. */
+static size_t
+recv_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (len == 0 || len > n || p[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* A JSON string: UTF-8 text as it is, other bytes as \u00XX. */
 static void
 recv_json_str(const unsigned char *p, size_t n)
 {
 	putchar('"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = p[i];
-		if (ch == '"' || ch == '\\')
+		size_t u = ch >= 0x80 ? recv_utf8_len(p + i, n - i) : 0;
+		if (u) {
+			fwrite(p + i, 1, u, stdout);
+			i += u - 1;
+		} else if (ch == '"' || ch == '\\') {
 			printf("\\%c", ch);
-		else if (ch == '\n')
+		} else if (ch == '\n') {
 			fputs("\\n", stdout);
-		else if (ch < 0x20 || ch >= 0x7f)
+		} else if (ch < 0x20 || ch >= 0x7f) {
 			printf("\\u%04x", ch);
-		else
+		} else {
 			putchar(ch);
+		}
 	}
 	putchar('"');
 }

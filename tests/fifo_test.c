@@ -854,6 +854,10 @@ Test(fifo, fifo02_squatting_dial_refused)
 	cr_assert_eq(read(rd, buf, sizeof(buf)), 5);
 	ipk_close(w);
 	close(rd);
+	/* Without a reader it is refused at once, not after the timeout. */
+	long long t0 = th_now_ms();
+	cr_assert_eq(ipk_dial(url_of(s.fifo, "?timeout=20000"), &w), -EPERM);
+	cr_assert_lt(th_now_ms() - t0, 10000, "waited for a foreign reader");
 	/* Dialing the symlink or the regular file writes nothing. */
 	cr_assert_lt(ipk_dial(url_of(s.link, "?timeout=200"), &w), 0);
 	cr_assert_lt(ipk_dial(url_of(s.reg, "?timeout=200"), &w), 0);

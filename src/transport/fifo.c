@@ -145,7 +145,8 @@ fifo_flock(int fd, int op, int64_t deadline)
 
 /* A writer's open waits for a reader: poll non-blocking opens until then. */
 static int
-fifo_dial_open(struct ipk_chan *c, const char *path, struct stat *st)
+fifo_dial_open(struct ipk_chan *c, const char *path, uid_t owner,
+               struct stat *st)
 {
 	int64_t deadline = ipk__deadline(c->timeout);
 	int step = 1;
@@ -153,6 +154,10 @@ fifo_dial_open(struct ipk_chan *c, const char *path, struct stat *st)
 		int fd = fifo_open_checked(path, O_WRONLY, st);
 		if (fd >= 0 || (fd != -ENXIO && fd != -ENOENT))
 			return fd;
+		/* Not waiting for a reader of someone else's FIFO (the check
+		 * that counts is the one on the open descriptor). */
+		if (fd == -ENXIO && lstat(path, st) == 0 && st->st_uid != owner)
+			return -EPERM;
 		if (ipk__backoff(&step, deadline) < 0)
 			return -ETIMEDOUT; /* no listener came, or no FIFO */
 	}
@@ -170,7 +175,7 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 	if (rc < 0)
 		return rc;
 	struct stat st;
-	int fd = fifo_dial_open(c, path, &st);
+	int fd = fifo_dial_open(c, path, (uid_t)uid, &st);
 	free(path);
 	if (fd < 0)
 		return fd;

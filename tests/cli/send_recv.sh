@@ -144,6 +144,14 @@ same "--json output is exact" "$OUT" '{"len":8,"data":"say \"hi\""}
 {"len":0,"data":""}
 '
 
+new_fifo
+bg "$IPK" recv "fifo:$F" -n 1 --json
+wait_fifo "$F"
+"$IPK" send "fifo:$F" $'h\xc3\xa9llo \xe2\x82\xac \xff'
+finish "$BG"
+same "--json keeps UTF-8 text and escapes other bytes" "$OUT" \
+	$'{"len":12,"data":"h\xc3\xa9llo \xe2\x82\xac \\u00ff"}\n'
+
 # --- ?raw: a plain shell writer ------------------------------------------
 new_fifo
 bg "$IPK" recv "fifo:$F?raw" -n 1
