@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "helpers.h"
+#include "stream_common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,32 +29,6 @@
 TestSuite(fifo, .fini = th_cleanup, .timeout = 30);
 
 #define NOBODY 65534
-
-/* In a child: report the failed check on stderr and exit non-zero. */
-#define CK(cond)                                                               \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: child check failed: %s\n",     \
-			        __FILE__, __LINE__, #cond);                    \
-			return 1;                                              \
-		}                                                              \
-	} while (0)
-
-static pid_t
-spawn(int (*fn)(void *), void *arg)
-{
-	pid_t pid = th_spawn(fn, arg);
-	cr_assert(pid > 0, "fork: %s", strerror(errno));
-	th_defer_kill(pid);
-	return pid;
-}
-
-static void
-expect_exit(pid_t pid, int timeout_ms, int want, const char *who)
-{
-	int st = th_wait(pid, timeout_ms * th_mult());
-	cr_assert_eq(st, want, "%s: exit status %d, want %d", who, st, want);
-}
 
 /* A fresh path under /tmp, removed when the test ends however it ends. */
 static const char *
@@ -116,28 +91,6 @@ mode_of(const char *path)
 	return st.st_mode & 07777;
 }
 
-/* A numbered message: seq (network order), then th_fill(seq). */
-static size_t
-msg_make(char *buf, uint32_t seq, size_t len)
-{
-	uint32_t be = htonl(seq);
-	memcpy(buf, &be, 4);
-	th_fill(buf + 4, len - 4, seq);
-	return len;
-}
-
-/* seq of a numbered message, or UINT32_MAX when it is torn. */
-static uint32_t
-msg_seq(const char *buf, size_t len)
-{
-	uint32_t be;
-	if (len < 4)
-		return UINT32_MAX;
-	memcpy(&be, buf, 4);
-	uint32_t seq = ntohl(be);
-	return th_check(buf + 4, len - 4, seq) ? seq : UINT32_MAX;
-}
-
 static void
 expect_msg(ipk_chan *l, uint32_t seq, size_t len, int timeout_ms)
 {
@@ -177,13 +130,6 @@ peer_pipes(struct peer *p)
 }
 
 /* ---- a length prefix above the maximum ------------------------ */
-
-static size_t
-heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-	return mi.uordblks + mi.hblkhd;
-}
 
 static int
 bomb_listener(void *arg)
@@ -409,14 +355,6 @@ Test(fifo, x03_big_writer_killed_then_new_writer)
 
 /* ---- SIGPIPE never reaches the caller ------------------------- */
 
-static bool
-sigpipe_pending(void)
-{
-	sigset_t p;
-	sigpending(&p);
-	return sigismember(&p, SIGPIPE);
-}
-
 static int
 sigpipe_case(void *arg)
 {
@@ -511,40 +449,6 @@ Test(fifo, x04_sigpipe_listener_process_exits)
 /* ---- an EINTR storm ------------------------------------------- */
 
 #define STORM_N 20000
-
-static volatile sig_atomic_t storm_hits;
-
-static void
-storm_handler(int sig)
-{
-	(void)sig;
-	storm_hits++;
-}
-
-static void
-storm_start(bool restart)
-{
-	struct sigaction sa = {.sa_handler = storm_handler};
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = restart ? SA_RESTART : 0;
-	sigaction(SIGALRM, &sa, NULL);
-	struct itimerval it = {{0, 1000}, {0, 1000}};
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void
-storm_stop(void)
-{
-	struct itimerval it = {{0, 0}, {0, 0}};
-	setitimer(ITIMER_REAL, &it, NULL);
-	signal(SIGALRM, SIG_IGN);
-}
-
-static size_t
-storm_len(uint32_t seq)
-{
-	return 8 + (seq * 37u) % 600;
-}
 
 static int
 storm_sender(void *arg)
