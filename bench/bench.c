@@ -4,6 +4,7 @@
  * ('t') and answers the count at the end mark ('e'); 'q' ends it.
  */
 #include "bench.h"
+#include "urltmpl.h"
 
 #include <ipckit.h>
 
@@ -44,29 +45,14 @@ bench_percentiles(double *v, int n, struct bench_result *r)
 	r->p99_us = v[(int)(n * 0.99)];
 }
 
-/* Replace {path}, {key} and {port} in a URL template. */
+/* A template of targets.h with this process's path, key and port. */
 static void
 bench_url(const char *tmpl, char *out, size_t size)
 {
-	char path[64], key[32], port[16];
-	snprintf(port, sizeof(port), "%d", 20000 + (int)(getpid() % 30000));
+	char path[64];
 	snprintf(path, sizeof(path), "/tmp/ipk-bench-%d", (int)getpid());
-	snprintf(key, sizeof(key), "%d", 0x1b000000 + (getpid() & 0xffffff));
-	size_t o = 0;
-	for (const char *s = tmpl; *s && o + 1 < size;) {
-		const char *rep = NULL;
-		if (!strncmp(s, "{path}", 6))
-			rep = path, s += 6;
-		else if (!strncmp(s, "{key}", 5))
-			rep = key, s += 5;
-		else if (!strncmp(s, "{port}", 6))
-			rep = port, s += 6;
-		if (rep)
-			o += (size_t)snprintf(out + o, size - o, "%s", rep);
-		else
-			out[o++] = *s++;
-	}
-	out[o < size ? o : size - 1] = '\0';
+	url_template(tmpl, out, size, path, 0x1b000000 + (getpid() & 0xffffff),
+	             20000 + (int)(getpid() % 30000));
 }
 
 static void

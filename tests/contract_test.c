@@ -5,6 +5,7 @@
  * The peer is always a separate process.
  */
 #include "contract_urls.h"
+#include "../bench/urltmpl.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>
@@ -27,29 +28,14 @@ struct ct {
 	pid_t child;
 };
 
-/* Replace {path}, {key} and {port} in a URL template. */
+/* A row's template with this test's path, key and port (the n-th). */
 static void
 ct_subst(const char *tmpl, char *out, size_t size, const struct ct *c, int n)
 {
-	char key[32], port[16];
-	snprintf(key, sizeof(key), "%d",
-	         0x1c000000 + (getpid() & 0xfffff) * 8 + n);
-	snprintf(port, sizeof(port), "%d", 20000 + (getpid() * 8 + n) % 30000);
-	size_t o = 0;
-	for (const char *s = tmpl; s && *s && o + 1 < size;) {
-		const char *rep = NULL;
-		if (!strncmp(s, "{path}", 6))
-			rep = c->path, s += 6;
-		else if (!strncmp(s, "{key}", 5))
-			rep = key, s += 5;
-		else if (!strncmp(s, "{port}", 6))
-			rep = port, s += 6;
-		if (rep)
-			o += (size_t)snprintf(out + o, size - o, "%s", rep);
-		else
-			out[o++] = *s++;
-	}
-	out[o] = '\0';
+	int rc = url_template(tmpl, out, size, c->path,
+	                      0x1c000000 + (getpid() & 0xfffff) * 8 + n,
+	                      20000 + (getpid() * 8 + n) % 30000);
+	cr_assert_eq(rc, 0, "URL template too long: %s", tmpl);
 }
 
 static void
