@@ -142,6 +142,14 @@ IPK_API size_t ipk_max(const ipk_chan *ch);
 IPK_API const char *ipk_scheme(const ipk_chan *ch);
 
 /*
+ * ipk_name - the URL a peer uses to reach this endpoint, into buf: for
+ * sockets the bound address (so "tcp://127.0.0.1:0" gives the port the
+ * kernel chose, "unix:@" the random abstract name), else the URL the
+ * channel was made with.  0, -ENAMETOOLONG (buf too small), -ENOTSUP.
+ */
+IPK_API int ipk_name(const ipk_chan *ch, char *buf, size_t size);
+
+/*
  * ipk_drops - how many messages the kernel dropped before they reached
  * this end (udp: its receive buffer was full; counted by SO_RXQ_OVFL and
  * brought up to date by each receive).  -ENOTSUP where nothing is ever

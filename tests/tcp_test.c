@@ -346,6 +346,26 @@ Test(tcp06, default_address_is_loopback_and_v6_works)
 	ipk_close(l);
 }
 
+/* Port 0: ipk_name tells the port the kernel chose, and it can be dialled. */
+Test(tcp06, port_zero_is_named)
+{
+	ipk_chan *l, *d, *c;
+	char name[128];
+	cr_assert_eq(ipk_listen("tcp://127.0.0.1:0", &l), 0);
+	cr_assert_eq(ipk_name(l, name, sizeof(name)), 0);
+	cr_expect_eq(strncmp(name, "tcp://127.0.0.1:", 16), 0, "%s", name);
+	cr_expect_neq(strcmp(name, "tcp://127.0.0.1:0"), 0, "%s", name);
+	cr_assert_eq(ipk_dial(name, &d), 0, "%s", name);
+	cr_assert_eq(ipk_accept(l, &c, WAIT), 0);
+	ipk_close(c);
+	ipk_close(d);
+	ipk_close(l);
+	cr_assert_eq(ipk_listen("tcp://[::1]:0", &l), 0);
+	cr_assert_eq(ipk_name(l, name, sizeof(name)), 0);
+	cr_expect_eq(strncmp(name, "tcp://[::1]:", 12), 0, "%s", name);
+	ipk_close(l);
+}
+
 Test(tcp, dial_timeout_and_refusal)
 {
 	ipk_chan *d;

@@ -606,3 +606,30 @@ Test(uds06, abstract_other_uid_rejected_other_netns_refused)
 	             0, "another netns could reach the abstract name");
 	ipk_close(l);
 }
+
+/* UDS-06: "unix:@" alone listens on a fresh random name, told by ipk_name. */
+Test(uds06, random_abstract_name_by_default)
+{
+	ipk_chan *a, *b, *d, *c;
+	char na[128], nb[128];
+	cr_assert_eq(ipk_listen("unix:@", &a), 0);
+	cr_assert_eq(ipk_listen("unix:@", &b), 0);
+	cr_assert_eq(ipk_name(a, na, sizeof(na)), 0);
+	cr_assert_eq(ipk_name(b, nb, sizeof(nb)), 0);
+	cr_expect_eq(strncmp(na, "unix:@ipckit-", 13), 0, "%s", na);
+	cr_expect_eq(strlen(na), strlen("unix:@ipckit-") + 32, "%s", na);
+	cr_expect_str_neq(na, nb);
+	cr_assert_eq(ipk_dial(na, &d), 0, "%s", na);
+	cr_assert_eq(ipk_accept(a, &c, WAIT), 0);
+	char buf[8];
+	cr_expect_eq(ipk_send(d, "hi", 2, WAIT), 0);
+	cr_expect_eq(ipk_recv(c, buf, sizeof(buf), WAIT), 2);
+	cr_expect_eq(ipk_dial("unix:@?timeout=0", &d), -EINVAL,
+	             "a dialer needs a name");
+	char tiny[8];
+	cr_expect_eq(ipk_name(a, tiny, sizeof(tiny)), -ENAMETOOLONG);
+	ipk_close(c);
+	ipk_close(d);
+	ipk_close(a);
+	ipk_close(b);
+}

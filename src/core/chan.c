@@ -114,6 +114,7 @@ chan_open(const char *url, ipk_chan **out, bool listen)
 	}
 	if (listen)
 		c->flags |= IPK__LISTENER;
+	c->url = strdup(url);
 	*out = c;
 out_url:
 	ipk__url_free(&u);
@@ -298,6 +299,21 @@ ipk_drops(const ipk_chan *ch)
 }
 
 int
+ipk_name(const ipk_chan *ch, char *buf, size_t size)
+{
+	if (!ch || !buf || !size)
+		return -EINVAL;
+	if (ch->tp->name && ch->fd >= 0)
+		return ch->tp->name(ch, buf, size);
+	if (!ch->url)
+		return -ENOTSUP;
+	if (strlen(ch->url) >= size)
+		return -ENAMETOOLONG;
+	strcpy(buf, ch->url);
+	return 0;
+}
+
+int
 ipk_shutdown(ipk_chan *ch)
 {
 	int rc = chan_usable(ch);
@@ -318,6 +334,7 @@ ipk_close(ipk_chan *ch)
 	if (ch->fd >= 0)
 		close(ch->fd);
 	ipk__stream_free(ch);
+	free(ch->url);
 	free(ch);
 }
 

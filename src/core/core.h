@@ -74,6 +74,7 @@ struct ipk_chan {
 	mode_t mode; /* ?mode= for created objects */
 	size_t max;  /* largest message, ?max= */
 	int timeout; /* ?timeout= for dial/open, ms */
+	char *url;   /* as given to listen/dial, for ipk_name */
 	struct ipk__rbuf rx;
 	struct ipk__pend tx;
 	struct ipk__big big;

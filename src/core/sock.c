@@ -452,14 +452,15 @@ ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b, const struct ipk_url *u)
 
 /* The URL's options and address, for listen and dial. */
 static int
-sock_prepare(struct ipk_chan *c, const struct ipk_url *u, struct ipk__saddr *a)
+sock_prepare(struct ipk_chan *c, const struct ipk_url *u, bool listen,
+             struct ipk__saddr *a)
 {
 	const struct sock_kind *k = sock_kind(c);
 	int rc = sock_init((struct ipk__sock *)c, u, k->family, k->type);
 	if (rc < 0)
 		return rc;
 	if (k->family == AF_UNIX)
-		return ipk__sock_unix_addr(u->rest, a);
+		return ipk__sock_unix_addr(u->rest, listen, a);
 	return ipk__sock_inet_addr(u->rest, k->type, a);
 }
 
@@ -467,7 +468,7 @@ int
 ipk__sock_listen(struct ipk_chan *c, const struct ipk_url *u)
 {
 	struct ipk__saddr a;
-	int rc = sock_prepare(c, u, &a);
+	int rc = sock_prepare(c, u, true, &a);
 	return rc < 0 ? rc : sock_listen((struct ipk__sock *)c, &a);
 }
 
@@ -475,6 +476,6 @@ int
 ipk__sock_dial(struct ipk_chan *c, const struct ipk_url *u)
 {
 	struct ipk__saddr a;
-	int rc = sock_prepare(c, u, &a);
+	int rc = sock_prepare(c, u, false, &a);
 	return rc < 0 ? rc : sock_dial((struct ipk__sock *)c, &a);
 }

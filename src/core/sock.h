@@ -73,7 +73,9 @@ extern const char *const ipk__sock_unix_options[];
 extern const char *const ipk__sock_inet_options[];
 
 /* Addresses.  -ENAMETOOLONG before any system call when it does not fit. */
-int ipk__sock_unix_addr(const char *rest, struct ipk__saddr *a);
+/* listen: "@" alone is a fresh random abstract name. */
+int ipk__sock_unix_addr(const char *rest, bool listen, struct ipk__saddr *a);
+int ipk__sock_name(const struct ipk_chan *c, char *buf, size_t size);
 int ipk__sock_inet_addr(const char *rest, int type, struct ipk__saddr *a);
 
 /*

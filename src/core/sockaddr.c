@@ -6,21 +6,44 @@
  * SO_PEERCRED policy of Unix sockets (?allow=any, ?uid=N).
  */
 #include "sock.h"
+#include "transport.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <stdio.h>
+#include <sys/random.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
+/* "ipckit-" and 128 random bits in hex: an abstract name nobody guesses. */
+static int
+sock_random_name(char *out, size_t size)
+{
+	unsigned char r[16];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -errno;
+	int n = snprintf(out, size, "ipckit-");
+	for (size_t i = 0; i < sizeof(r); i++)
+		n += snprintf(out + n, size - (size_t)n, "%02x", r[i]);
+	return 0;
+}
+
 int
-ipk__sock_unix_addr(const char *rest, struct ipk__saddr *a)
+ipk__sock_unix_addr(const char *rest, bool listen, struct ipk__saddr *a)
 {
 	struct sockaddr_un *sun = (struct sockaddr_un *)&a->ss;
 	memset(a, 0, sizeof(*a));
 	sun->sun_family = AF_UNIX;
 	size_t room = sizeof(sun->sun_path);
+	char name[64] = "@";
+	if (!strcmp(rest, "@") && listen) {
+		int rc = sock_random_name(name + 1, sizeof(name) - 1);
+		if (rc < 0)
+			return rc;
+		rest = name; /* as if the URL had said "@ipckit-..." */
+	}
 	if (rest[0] == '@') {
 		size_t n = strlen(rest + 1);
 		if (n == 0)
@@ -132,4 +155,37 @@ ipk__sock_peercred(int fd, struct ipk_peer *p)
 	p->uid = uc.uid;
 	p->gid = uc.gid;
 	return 0;
+}
+
+/* The URL a peer dials to reach c: its bound address, port 0 resolved. */
+int
+ipk__sock_name(const struct ipk_chan *c, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	const char *scheme = c->tp->scheme;
+	int n;
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+		size_t plen = len - offsetof(struct sockaddr_un, sun_path);
+		if (plen > 0 && sun->sun_path[0] == '\0')
+			n = snprintf(buf, size, "%s:@%.*s", scheme,
+			             (int)plen - 1, sun->sun_path + 1);
+		else
+			n = snprintf(buf, size, "%s:%.*s", scheme, (int)plen,
+			             sun->sun_path);
+	} else {
+		char host[NI_MAXHOST], port[NI_MAXSERV];
+		int e = getnameinfo((struct sockaddr *)&ss, len, host,
+		                    sizeof(host), port, sizeof(port),
+		                    NI_NUMERICHOST | NI_NUMERICSERV);
+		if (e)
+			return -EINVAL;
+		bool v6 = ss.ss_family == AF_INET6;
+		n = snprintf(buf, size, "%s://%s%s%s:%s", scheme, v6 ? "[" : "",
+		             host, v6 ? "]" : "", port);
+	}
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }

@@ -12,16 +12,8 @@ extern const struct ipk_transport ipk__unix, ipk__unixpacket, ipk__unixgram;
 extern const struct ipk_transport ipk__tcp, ipk__udp;
 
 const struct ipk_transport *const ipk__transports[] = {
-        &ipk__pipe,
-        &ipk__fifo,
-        &ipk__sysvmsg,
-        &ipk__mq,
-        &ipk__unix,
-        &ipk__unixpacket,
-        &ipk__unixgram,
-        &ipk__tcp,
-        &ipk__udp,
-        NULL,
+        &ipk__pipe,       &ipk__fifo,     &ipk__sysvmsg, &ipk__mq,  &ipk__unix,
+        &ipk__unixpacket, &ipk__unixgram, &ipk__tcp,     &ipk__udp, NULL,
 };
 
 const struct ipk_transport *

@@ -19,5 +19,6 @@ const struct ipk_transport ipk__tcp = {
         .send = ipk__sock_stream_send,
         .recv = ipk__sock_stream_recv,
         .send_batch = ipk__sock_stream_batch,
+        .name = ipk__sock_name,
         .close = ipk__sock_close,
 };

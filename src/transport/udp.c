@@ -18,5 +18,6 @@ const struct ipk_transport ipk__udp = {
         .recv = ipk__sock_dgram_recv,
         .send_batch = ipk__sock_dgram_batch,
         .drops = ipk__sock_drops,
+        .name = ipk__sock_name,
         .close = ipk__sock_close,
 };

@@ -17,5 +17,6 @@ const struct ipk_transport ipk__unixgram = {
         .send = ipk__sock_dgram_send,
         .recv = ipk__sock_dgram_recv,
         .send_batch = ipk__sock_dgram_batch,
+        .name = ipk__sock_name,
         .close = ipk__sock_close,
 };
