@@ -383,3 +383,37 @@ Test(tcp, dial_timeout_and_refusal)
 	cr_expect_eq(ipk_dial("tcp://no.such.host.invalid:1?timeout=0", &d),
 	             -ENOENT);
 }
+
+/*
+ * X-08 for connect: a listener whose accept queue is full drops SYNs, so
+ * a dial there hears nothing; it must end with -ETIMEDOUT near its timeout.
+ */
+Test(tcp, dial_to_a_silent_listener_times_out)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	cr_assert_eq(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(s, 0), 0);
+	cr_assert_eq(getsockname(s, (struct sockaddr *)&sin, &len), 0);
+	int fill[4];
+	for (int i = 0; i < 4; i++) { /* fill the queue; never accepted */
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(100000);
+	char u[128];
+	snprintf(u, sizeof(u), "tcp://127.0.0.1:%d?timeout=400",
+	         ntohs(sin.sin_port));
+	ipk_chan *d = NULL;
+	long long t0 = th_now_ms();
+	int rc = ipk_dial(u, &d);
+	long long dt = th_now_ms() - t0;
+	cr_expect_eq(rc, -ETIMEDOUT, "%s", ipk_strerror(rc));
+	cr_expect(dt >= 350 && dt < 5000, "waited %lld ms", dt);
+	ipk_close(d);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(s);
+}
