@@ -397,9 +397,11 @@ child_flooded(void *arg)
 	return n > 0 ? 0 : 5;
 }
 
-Test(uds04, flood_of_fds_under_rlimit)
+Test(uds04, flood_of_fds_under_rlimit, .fini = th_cleanup)
 {
-	const char *u = mkurl("unixpacket", th_path("flood"), "");
+	const char *path = th_path("flood");
+	th_defer_remove(path); /* the receiver child exits without closing */
+	const char *u = mkurl("unixpacket", path, "");
 	pid_t rx = th_spawn(child_flooded, (void *)u);
 	struct fdjob j = {u, 200, 50};
 	pid_t tx = th_spawn(child_send_fds, &j);
