@@ -103,8 +103,6 @@ int ipk__sock_stream_send(struct ipk_chan *c, const struct ipk_msg *m,
                           int64_t deadline);
 ssize_t ipk__sock_stream_recv(struct ipk_chan *c, struct ipk_msg *m,
                               int64_t deadline);
-int ipk__sock_stream_batch(struct ipk_chan *c, const struct iovec *msgs,
-                           size_t n, int64_t deadline);
 
 /* Whole messages (unixgram, unixpacket, udp). */
 int ipk__sock_dgram_send(struct ipk_chan *c, const struct ipk_msg *m,

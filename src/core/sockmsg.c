@@ -416,11 +416,9 @@ int
 ipk__sock_stream_send(struct ipk_chan *c, const struct ipk_msg *m,
                       int64_t deadline)
 {
-	const struct ipk__sock *s = (const struct ipk__sock *)c;
+	/* chan.c lets descriptors through only where IPK_CAP_FDPASS is. */
 	if (m->nfds == 0)
 		return ipk__stream_send1(c, m, deadline);
-	if (s->family != AF_UNIX)
-		return -ENOTSUP;
 	if (m->nfds > IPK__SCM_MAX)
 		return -EINVAL;
 	return ipk__stream_send_fds(c, m, deadline);
@@ -430,11 +428,4 @@ uint32_t
 ipk__sock_drops(const struct ipk_chan *c)
 {
 	return ((const struct ipk__sock *)c)->drops;
-}
-
-int
-ipk__sock_stream_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
-                       int64_t deadline)
-{
-	return ipk__stream_send(c, msgs, n, deadline);
 }

@@ -18,7 +18,7 @@ const struct ipk_transport ipk__tcp = {
         .shutdown = ipk__sock_shutdown,
         .send = ipk__sock_stream_send,
         .recv = ipk__sock_stream_recv,
-        .send_batch = ipk__sock_stream_batch,
+        .send_batch = ipk__stream_send,
         .name = ipk__sock_name,
         .close = ipk__sock_close,
 };
