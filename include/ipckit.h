@@ -158,6 +158,34 @@ IPK_API int ipk_name(const ipk_chan *ch, char *buf, size_t size);
 IPK_API long long ipk_drops(const ipk_chan *ch);
 
 /*
+ * ipk_set_cancel - watch fd beside every wait of ch: from the moment fd
+ * is readable, each call on ch that would block returns -ECANCELED at
+ * once (what it had sent or received stays consistent, as after a
+ * timeout; the channel stays usable once fd is drained).  The usual fd
+ * is the read end of a pipe that a SIGINT handler writes a byte to: it
+ * costs nothing while idle.  The library only polls fd; it never reads
+ * or closes it.  ch NULL sets the process default, which channels made
+ * afterwards take, and so do the waits inside ipk_listen and ipk_dial;
+ * ipk_accept gives a connection its listener's.  fd -1 detaches.
+ * Returns 0, or -EINVAL (fd below -1).
+ */
+IPK_API int ipk_set_cancel(ipk_chan *ch, int fd);
+
+/* Counters of what a channel lost or refused on purpose (ipk_stats). */
+struct ipk_stats {
+	long long dropped;   /* udp: datagrams the kernel dropped */
+	long long discarded; /* fifo: bytes thrown away after a bad header */
+	long long refused;   /* listener: peers refused (policy, ?maxconn=) */
+	long long shed;      /* listener: connections dropped for ?rxbudget= */
+};
+
+/*
+ * ipk_stats - the counters of ch into *st (0 where the mechanism never
+ * loses that way).  Thread-safe beside sends and receives.  0, -EINVAL.
+ */
+IPK_API int ipk_stats(const ipk_chan *ch, struct ipk_stats *st);
+
+/*
  * ipk_shutdown - no more sends on this end; the peer reads what was sent,
  * then -EPIPE.  -ENOTSUP where the mechanism has no half-close.
  */

@@ -6,7 +6,7 @@
  */
 #include "helpers.h"
 
-#include "core/sock.h"
+#include "sock/sock.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>

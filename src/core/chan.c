@@ -68,6 +68,14 @@ chan_sigpipe_ignored(void)
 	return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }
 
+static _Atomic int chan_cancel = -1;
+
+int
+ipk__cancel_default(void)
+{
+	return chan_cancel;
+}
+
 static int
 chan_new(const struct ipk_url *u, struct ipk_chan **out)
 {
@@ -79,6 +87,7 @@ chan_new(const struct ipk_url *u, struct ipk_chan **out)
 		return -ENOMEM;
 	c->tp = tp;
 	c->fd = -1;
+	c->cancel = chan_cancel;
 	c->flags = chan_sigpipe_ignored() ? IPK__NOSIGPIPE : 0;
 	int rc = chan_options_parse(c, u);
 	if (rc < 0) {
@@ -174,6 +183,7 @@ ipk_accept(ipk_chan *l, ipk_chan **out, int timeout_ms)
 	c->mode = l->mode;
 	c->max = l->max;
 	c->timeout = l->timeout;
+	c->cancel = l->cancel;
 	c->flags = l->flags & ~(IPK__LISTENER | IPK__KEEP | IPK__NOSIGPIPE);
 	c->flags |= chan_sigpipe_ignored() ? IPK__NOSIGPIPE : 0;
 	int rc = l->tp->accept(l, c, ipk__deadline(timeout_ms));
@@ -310,6 +320,31 @@ ipk_name(const ipk_chan *ch, char *buf, size_t size)
 	if (strlen(ch->url) >= size)
 		return -ENAMETOOLONG;
 	strcpy(buf, ch->url);
+	return 0;
+}
+
+int
+ipk_set_cancel(ipk_chan *ch, int fd)
+{
+	if (fd < -1)
+		return -EINVAL;
+	if (ch)
+		ch->cancel = fd;
+	else
+		chan_cancel = fd;
+	return 0;
+}
+
+int
+ipk_stats(const ipk_chan *ch, struct ipk_stats *st)
+{
+	if (!ch || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	if (ch->tp->drops)
+		st->dropped = (long long)ch->tp->drops(ch);
+	if (ch->tp->stats)
+		ch->tp->stats(ch, st);
 	return 0;
 }
 

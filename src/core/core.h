@@ -70,11 +70,12 @@ struct ipk_chan {
 	const struct ipk_transport *tp;
 	int fd;
 	unsigned flags;
-	int broken;  /* sticky error: once set every operation returns it */
-	mode_t mode; /* ?mode= for created objects */
-	size_t max;  /* largest message, ?max= */
-	int timeout; /* ?timeout= for dial/open, ms */
-	char *url;   /* as given to listen/dial, for ipk_name */
+	_Atomic int broken; /* sticky error: every operation returns it */
+	int cancel;         /* readable: waits end with -ECANCELED; or -1 */
+	mode_t mode;        /* ?mode= for created objects */
+	size_t max;         /* largest message, ?max= */
+	int timeout;        /* ?timeout= for dial/open, ms */
+	char *url;          /* as given to listen/dial, for ipk_name */
 	struct ipk__rbuf rx;
 	struct ipk__pend tx;
 	struct ipk__big big;
@@ -85,10 +86,20 @@ int64_t ipk__now_ms(void);
 int64_t ipk__deadline(int timeout_ms);
 int ipk__remaining(int64_t deadline); /* for poll: -1 never, 0 passed */
 
-/* Wait for events on fd until the deadline: 0, -ETIMEDOUT or -errno. */
-int ipk__wait(int fd, short events, int64_t deadline);
-/* Sleep a little (backoff for retried opens); -ETIMEDOUT if past. */
-int ipk__backoff(int *step_ms, int64_t deadline);
+/*
+ * Wait for events on fd (a descriptor of c) until the deadline, or until
+ * c's cancel descriptor is readable: 0, -ETIMEDOUT (-EAGAIN for deadline
+ * 0), -ECANCELED or -errno.
+ */
+int ipk__wait(const struct ipk_chan *c, int fd, short events, int64_t deadline);
+/* Sleep a little (backoff for retried opens): 0, -ETIMEDOUT, -ECANCELED. */
+int ipk__backoff(const struct ipk_chan *c, int *step_ms, int64_t deadline);
+/* Sleep us microseconds unless cancelled: 0 or -ECANCELED. */
+int ipk__nap(const struct ipk_chan *c, long us);
+/* An error that ends a wait, not the channel: deadline or cancel. */
+bool ipk__is_wait_end(int rc);
+/* The process-wide cancel descriptor (ipk_set_cancel(NULL, fd)). */
+int ipk__cancel_default(void);
 
 int ipk__set_nonblock(int fd);
 
@@ -105,14 +116,20 @@ int ipk__stream_send1(struct ipk_chan *c, const struct ipk_msg *m,
 ssize_t ipk__stream_recv(struct ipk_chan *c, struct ipk_msg *m,
                          int64_t deadline);
 /*
- * Unix byte streams with descriptors (SCM_RIGHTS on a frame's first
- * byte); the queue q keeps those read ahead of their frame (sock.h).
+ * A hook into the stream receiver for what rides beside the bytes
+ * (src/sock/fdstream.c: descriptors).  read replaces read(2); deliver
+ * hands out a whole frame of len bytes (see ipk__rx_take); eof is told
+ * when the stream ends.  io.c knows nothing else of them.
  */
-struct ipk__fdq;
-int ipk__stream_send_fds(struct ipk_chan *c, const struct ipk_msg *m,
-                         int64_t deadline);
-ssize_t ipk__stream_recv_fds(struct ipk_chan *c, struct ipk_msg *m,
-                             int64_t deadline, struct ipk__fdq *q);
+struct ipk__rxhook {
+	ssize_t (*read)(struct ipk_chan *c, char *at, size_t len, void *ctx);
+	ssize_t (*deliver)(struct ipk_chan *c, struct ipk_msg *m, size_t len,
+	                   void *ctx);
+	void (*eof)(void *ctx);
+	void *ctx;
+};
+ssize_t ipk__stream_recv_hook(struct ipk_chan *c, struct ipk_msg *m,
+                              int64_t deadline, const struct ipk__rxhook *h);
 /* io.c's pieces that fdstream.c shares (see there for each). */
 void ipk__io_advance(struct iovec **iov, int *n, size_t r);
 int ipk__io_write_all(struct ipk_chan *c, struct iovec *iov, int n,
@@ -124,7 +141,7 @@ ssize_t ipk__rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip,
                      size_t len);
 /* One read into c->rx (room for need unread bytes): 0 at EOF, >0, <0. */
 ssize_t ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
-                     struct ipk__fdq *q);
+                     const struct ipk__rxhook *h);
 /*
  * chunk.c: messages above PIPE_BUF on a stream with several writers go
  * as atomic chunks, so a writer that dies leaves whole chunks only and
@@ -134,11 +151,6 @@ int ipk__chunk_send(struct ipk_chan *c, const char *buf, size_t len,
                     size_t *off, int64_t deadline);
 ssize_t ipk__chunk_recv(struct ipk_chan *c, struct ipk_msg *m,
                         int64_t deadline);
-/* fdstream.c: read with descriptors into q; a whole frame out with its. */
-ssize_t ipk__fds_read(struct ipk_chan *c, char *at, size_t len,
-                      struct ipk__fdq *q);
-ssize_t ipk__fds_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len,
-                         struct ipk__fdq *q);
 /* Write what a timed-out send left; 0 when nothing is left. */
 int ipk__stream_flush(struct ipk_chan *c, int64_t deadline);
 /* True while a partial frame waits in c->tx or c->rx. */

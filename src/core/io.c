@@ -4,7 +4,6 @@
  * and the length-prefixed framing of byte streams (pipe, fifo, unix, tcp).
  */
 #include "core.h"
-#include "sock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,24 +56,59 @@ io_expired(int64_t deadline)
 	return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
 }
 
-int
-ipk__wait(int fd, short events, int64_t deadline)
+bool
+ipk__is_wait_end(int rc)
 {
-	struct pollfd p = {.fd = fd, .events = events};
+	return rc == -ETIMEDOUT || rc == -EAGAIN || rc == -ECANCELED;
+}
+
+/* poll fd (if >= 0) and c's cancel descriptor for at most ms. */
+static int
+io_poll(const struct ipk_chan *c, int fd, short events, int ms)
+{
+	struct pollfd p[2] = {{.fd = fd, .events = events},
+	                      {.fd = c ? c->cancel : -1, .events = POLLIN}};
+	int n = poll(p, 2, ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (p[1].revents)
+		return -ECANCELED;
+	if (p[0].revents & POLLNVAL)
+		return -EBADF;
+	return n;
+}
+
+int
+ipk__wait(const struct ipk_chan *c, int fd, short events, int64_t deadline)
+{
 	for (;;) {
 		int ms = ipk__remaining(deadline);
-		int n = poll(&p, 1, ms);
+		int n = io_poll(c, fd, events, ms);
 		if (n > 0)
-			return (p.revents & POLLNVAL) ? -EBADF : 0;
-		if (n == 0 && ms == 0)
+			return 0;
+		if (n < 0)
+			return n;
+		if (ms == 0)
 			return io_expired(deadline);
-		if (n < 0 && errno != EINTR)
-			return -errno;
 	}
 }
 
 int
-ipk__backoff(int *step_ms, int64_t deadline)
+ipk__nap(const struct ipk_chan *c, long us)
+{
+	if (!c || c->cancel < 0) {
+		struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+		nanosleep(&ts, NULL);
+		return 0;
+	}
+	struct pollfd p = {.fd = c->cancel, .events = POLLIN};
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	int n = ppoll(&p, 1, &ts, NULL);
+	return n > 0 ? -ECANCELED : 0;
+}
+
+int
+ipk__backoff(const struct ipk_chan *c, int *step_ms, int64_t deadline)
 {
 	int left = ipk__remaining(deadline);
 	if (left == 0)
@@ -82,12 +116,9 @@ ipk__backoff(int *step_ms, int64_t deadline)
 	int ms = *step_ms;
 	if (left > 0 && ms > left)
 		ms = left;
-	struct timespec ts = {.tv_sec = ms / 1000,
-	                      .tv_nsec = (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
 	if (*step_ms < 50)
 		*step_ms *= 2;
-	return 0;
+	return ipk__nap(c, ms * 1000L);
 }
 
 int
@@ -175,7 +206,7 @@ ipk__io_write_all(struct ipk_chan *c, struct iovec *iov, int n,
 				continue;
 			if (errno != EAGAIN)
 				return ipk__io_errno_peer(errno);
-			int rc = ipk__wait(c->fd, POLLOUT, deadline);
+			int rc = ipk__wait(c, c->fd, POLLOUT, deadline);
 			if (rc < 0)
 				return rc;
 			continue;
@@ -274,7 +305,7 @@ io_send_group(struct ipk_chan *c, const struct iovec *msgs, size_t k,
 	if (done == 0 || i == k)
 		return (int)i;
 	/* Part of message i is in the pipe: its tail must follow. */
-	if (*err == -ETIMEDOUT || *err == -EAGAIN) {
+	if (ipk__is_wait_end(*err)) {
 		if (ipk__io_pend(c, &msgs[i], done) == 0)
 			return (int)i + 1;
 	}
@@ -341,7 +372,7 @@ rx_reserve(struct ipk__rbuf *b, size_t need)
 
 ssize_t
 ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
-             struct ipk__fdq *q)
+             const struct ipk__rxhook *h)
 {
 	struct ipk__rbuf *b = &c->rx;
 	/* Claimed lengths grow the buffer only as data really arrives. */
@@ -354,7 +385,7 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 	for (;;) {
 		char *at = b->data + b->off + b->len;
 		size_t room = b->cap - b->off - b->len;
-		ssize_t r = q ? ipk__fds_read(c, at, room, q)
+		ssize_t r = h ? h->read(c, at, room, h->ctx)
 		              : read(c->fd, at, room);
 		if (r >= 0) {
 			b->len += (size_t)r;
@@ -364,7 +395,7 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		rc = ipk__wait(c->fd, POLLIN, deadline);
+		rc = ipk__wait(c, c->fd, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
 	}
@@ -409,9 +440,9 @@ rx_eof(struct ipk_chan *c)
 	return -ECONNRESET;
 }
 
-static ssize_t
-stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
-            struct ipk__fdq *q)
+ssize_t
+ipk__stream_recv_hook(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
+                      const struct ipk__rxhook *h)
 {
 	bool raw = c->flags & IPK__RAW;
 	for (;;) {
@@ -422,8 +453,8 @@ stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 			m->len = len;
 			return got;
 		}
-		if (got && q)
-			return ipk__fds_deliver(c, m, len, q);
+		if (got && h)
+			return h->deliver(c, m, len, h->ctx);
 		if (got && raw) {
 			size_t cap = m->len;
 			return ipk__rx_take(&c->rx, m, 0,
@@ -434,9 +465,9 @@ stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 		size_t need = raw ? 1 : IPK_FRAME_HEADER + len;
 		if (c->rx.len < IPK_FRAME_HEADER && !raw)
 			need = IPK_FRAME_HEADER;
-		ssize_t r = ipk__rx_fill(c, need, deadline, q);
-		if (r == 0 && q)
-			ipk__fdq_free(q);
+		ssize_t r = ipk__rx_fill(c, need, deadline, h);
+		if (r == 0 && h)
+			h->eof(h->ctx);
 		if (r == 0)
 			return rx_eof(c);
 		if (r < 0)
@@ -447,14 +478,7 @@ stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 ssize_t
 ipk__stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 {
-	return stream_recv(c, m, deadline, NULL);
-}
-
-ssize_t
-ipk__stream_recv_fds(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
-                     struct ipk__fdq *q)
-{
-	return stream_recv(c, m, deadline, q);
+	return ipk__stream_recv_hook(c, m, deadline, NULL);
 }
 
 bool

@@ -130,13 +130,13 @@ fifo_listen(struct ipk_chan *c, const struct ipk_url *u)
 
 /* Take the writers' lock (shared or exclusive) within the deadline. */
 static int
-fifo_flock(int fd, int op, int64_t deadline)
+fifo_flock(const struct ipk_chan *c, int fd, int op, int64_t deadline)
 {
 	int step = 1;
 	while (flock(fd, op | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
-		int rc = ipk__backoff(&step, deadline);
+		int rc = ipk__backoff(c, &step, deadline);
 		if (rc < 0)
 			return rc;
 	}
@@ -158,8 +158,9 @@ fifo_dial_open(struct ipk_chan *c, const char *path, uid_t owner,
 		 * that counts is the one on the open descriptor). */
 		if (fd == -ENXIO && lstat(path, st) == 0 && st->st_uid != owner)
 			return -EPERM;
-		if (ipk__backoff(&step, deadline) < 0)
-			return -ETIMEDOUT; /* no listener came, or no FIFO */
+		int rc = ipk__backoff(c, &step, deadline);
+		if (rc < 0) /* no listener came, or no FIFO */
+			return rc == -ECANCELED ? rc : -ETIMEDOUT;
 	}
 }
 
@@ -181,7 +182,7 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 		return fd;
 	rc = st.st_uid == (uid_t)uid ? 0 : -EPERM;
 	if (rc == 0)
-		rc = fifo_flock(fd, LOCK_SH, ipk__deadline(c->timeout));
+		rc = fifo_flock(c, fd, LOCK_SH, ipk__deadline(c->timeout));
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -207,7 +208,7 @@ fifo_lock_shared(struct fifo_chan *f, int64_t deadline)
 {
 	if (f->lock)
 		return 0;
-	int rc = fifo_flock(f->base.fd, LOCK_SH, deadline);
+	int rc = fifo_flock(&f->base, f->base.fd, LOCK_SH, deadline);
 	if (rc == 0)
 		f->lock = LOCK_SH;
 	return rc;
@@ -267,7 +268,7 @@ fifo_send_big(struct fifo_chan *f, const struct iovec *m, int64_t deadline)
 	if (rc == 0)
 		rc = ipk__chunk_send(&f->base, m->iov_base, m->iov_len, &off,
 		                     deadline);
-	if (rc < 0 && off && (rc == -ETIMEDOUT || rc == -EAGAIN)) {
+	if (rc < 0 && off && ipk__is_wait_end(rc)) {
 		f->tail = malloc(m->iov_len);
 		if (f->tail) {
 			memcpy(f->tail, m->iov_base, m->iov_len);
@@ -361,7 +362,7 @@ fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 		if (r == -ECONNRESET)
 			return r;
 		/* read() of a FIFO without writers is 0 at once: poll first. */
-		rc = ipk__wait(c->fd, POLLIN, deadline);
+		rc = ipk__wait(c, c->fd, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
 	}

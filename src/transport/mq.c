@@ -151,8 +151,9 @@ pmq_dial_open(const struct pmq_chan *q)
 		mqd_t d = mq_open(q->name, O_RDWR);
 		if (d >= 0 || errno != ENOENT)
 			return d >= 0 ? d : -errno;
-		if (ipk__backoff(&step, deadline) < 0)
-			return -ETIMEDOUT; /* as fifo: no listener came */
+		int rc = ipk__backoff(&q->base, &step, deadline);
+		if (rc < 0) /* as fifo: no listener came */
+			return rc == -ECANCELED ? rc : -ETIMEDOUT;
 	}
 }
 
@@ -207,7 +208,8 @@ pmq_wait(struct pmq_chan *q, int err, short events, int64_t deadline)
 		return q->base.broken = -EIDRM;
 	int64_t slice = ipk__now_ms() + PMQ_SLICE_MS;
 	bool last = deadline <= slice;
-	int rc = ipk__wait(q->base.fd, events, last ? deadline : slice);
+	int rc = ipk__wait(&q->base, q->base.fd, events,
+	                   last ? deadline : slice);
 	if (rc == -ETIMEDOUT || rc == -EAGAIN)
 		return last ? rc : 0;
 	return rc;

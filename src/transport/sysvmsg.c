@@ -160,8 +160,9 @@ svmq_get(const struct ipk_chan *c, key_t key)
 		int id = msgget(key, 0);
 		if (id >= 0 || errno != ENOENT)
 			return id >= 0 ? id : -errno;
-		if (ipk__backoff(&step, deadline) < 0)
-			return -ETIMEDOUT; /* as fifo: no listener came */
+		int rc = ipk__backoff(c, &step, deadline);
+		if (rc < 0) /* as fifo: no listener came */
+			return rc == -ECANCELED ? rc : -ETIMEDOUT;
 	}
 }
 
@@ -205,7 +206,7 @@ svmq_gone(const struct svmq_chan *q)
 
 /* Wait a little before polling again; -EAGAIN / -ETIMEDOUT when past. */
 static int
-svmq_pause(int *step, int64_t deadline)
+svmq_pause(const struct ipk_chan *c, int *step, int64_t deadline)
 {
 	int left = ipk__remaining(deadline);
 	if (left == 0)
@@ -220,9 +221,7 @@ svmq_pause(int *step, int64_t deadline)
 		us = SVMQ_NAP_MAX_US;
 	if (left > 0 && us > left * 1000L)
 		us = left * 1000L;
-	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-	nanosleep(&ts, NULL);
-	return 0;
+	return ipk__nap(c, us);
 }
 
 /*
@@ -240,7 +239,7 @@ svmq_retry(struct svmq_chan *q, int err, int *step, int64_t deadline)
 		return -EMSGSIZE; /* kernel.msgmax was lowered since open */
 	if (err != EAGAIN && err != ENOMSG)
 		return -err;
-	return svmq_pause(step, deadline);
+	return svmq_pause(&q->base, step, deadline);
 }
 
 static int

@@ -4,7 +4,7 @@
  * io.c, TCP_NODELAY on, SO_REUSEADDR on, SO_REUSEPORT off.  The shared
  * code is in sock.c.
  */
-#include "../core/sock.h"
+#include "../sock/sock.h"
 #include "../core/transport.h"
 
 const struct ipk_transport ipk__tcp = {

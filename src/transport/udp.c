@@ -4,7 +4,7 @@
  * delivered, ICMP refusals surface as -ECONNREFUSED).  Unreliable by
  * nature: the kernel's drops are counted from SO_RXQ_OVFL.
  */
-#include "../core/sock.h"
+#include "../sock/sock.h"
 #include "../core/transport.h"
 
 const struct ipk_transport ipk__udp = {

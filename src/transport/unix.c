@@ -5,7 +5,7 @@
  * (SCM_RIGHTS) ride on a frame's first byte.  A listener admits only its
  * own euid unless ?allow=any or ?uid=N.  The shared code is in sock.c.
  */
-#include "../core/sock.h"
+#include "../sock/sock.h"
 #include "../core/transport.h"
 
 const struct ipk_transport ipk__unix = {

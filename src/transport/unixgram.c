@@ -4,7 +4,7 @@
  * name so it can be answered.  Reliable and ordered on Linux, so a full
  * receiver makes the sender wait.  The shared code is in sock.c.
  */
-#include "../core/sock.h"
+#include "../sock/sock.h"
 #include "../core/transport.h"
 
 const struct ipk_transport ipk__unixgram = {

@@ -4,7 +4,7 @@
  * Credentials come with every message (SO_PASSCRED), which also tells a
  * peer's EOF from an empty message.  The shared code is in sock.c.
  */
-#include "../core/sock.h"
+#include "../sock/sock.h"
 #include "../core/transport.h"
 
 const struct ipk_transport ipk__unixpacket = {

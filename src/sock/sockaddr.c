@@ -6,7 +6,7 @@
  * SO_PEERCRED policy of Unix sockets (?allow=any, ?uid=N).
  */
 #include "sock.h"
-#include "transport.h"
+#include "../core/transport.h"
 
 #include <errno.h>
 #include <limits.h>

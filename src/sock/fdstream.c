@@ -1,9 +1,10 @@
 /*
  * fdstream.c - descriptors on Unix byte streams (SCM_RIGHTS): the sender
  * attaches them to a frame's first byte; the receiver queues those read
- * ahead of their frame and hands them out with it.  Used by io.c.
+ * ahead of their frame and hands them out with it, through io.c's
+ * receive hook.
  */
-#include "core.h"
+#include "../core/core.h"
 #include "sock.h"
 
 #include <arpa/inet.h>
@@ -67,9 +68,10 @@ rx_fds_attach(struct ipk_chan *c, struct ipk__fdq *q, size_t r, int *fds,
 	q->n++;
 }
 
-ssize_t
-ipk__fds_read(struct ipk_chan *c, char *at, size_t len, struct ipk__fdq *q)
+static ssize_t
+fds_read(struct ipk_chan *c, char *at, size_t len, void *ctx)
 {
+	struct ipk__fdq *q = ctx;
 	union {
 		char buf[IPK__CMSG_ROOM];
 		struct cmsghdr align;
@@ -132,10 +134,10 @@ rx_fds_give(struct ipk__fdq *q, struct ipk_msg *m, uint64_t span)
  * A message whose descriptors do not fit m->fds stays, like one whose
  * bytes do not fit: -EMSGSIZE with m->nfds set to what it needs.
  */
-ssize_t
-ipk__fds_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len,
-                 struct ipk__fdq *q)
+static ssize_t
+fds_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len, void *ctx)
 {
+	struct ipk__fdq *q = ctx;
 	bool raw = c->flags & IPK__RAW;
 	size_t skip = raw ? 0 : IPK_FRAME_HEADER;
 	if (raw && len > m->len)
@@ -151,6 +153,20 @@ ipk__fds_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len,
 		return r;
 	rx_fds_give(q, m, skip + len);
 	return lost ? -EMFILE : r;
+}
+
+static void
+fds_eof(void *ctx)
+{
+	ipk__fdq_free(ctx);
+}
+
+ssize_t
+ipk__stream_recv_fds(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
+                     struct ipk__fdq *q)
+{
+	const struct ipk__rxhook h = {fds_read, fds_deliver, fds_eof, q};
+	return ipk__stream_recv_hook(c, m, deadline, &h);
 }
 
 /* The first write of a frame, with its descriptors; *sent bytes went. */
@@ -176,7 +192,7 @@ io_send_rights(struct ipk_chan *c, struct iovec *iov, int n,
 			continue;
 		if (errno != EAGAIN)
 			return ipk__io_errno_peer(errno);
-		rc = ipk__wait(c->fd, POLLOUT, deadline);
+		rc = ipk__wait(c, c->fd, POLLOUT, deadline);
 		if (rc < 0)
 			return rc;
 	}
@@ -205,8 +221,7 @@ ipk__stream_send_fds(struct ipk_chan *c, const struct ipk_msg *m,
 	if (rc == 0)
 		return 0;
 	struct iovec msg = {m->buf, m->len};
-	if ((rc == -ETIMEDOUT || rc == -EAGAIN) &&
-	    ipk__io_pend(c, &msg, first + done) == 0)
+	if (ipk__is_wait_end(rc) && ipk__io_pend(c, &msg, first + done) == 0)
 		return 0;
 	c->broken = -EPIPE;
 	return rc;

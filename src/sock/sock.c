@@ -5,7 +5,7 @@
  * and removal of what a listener bound.  Data moves in sockmsg.c.
  */
 #include "sock.h"
-#include "transport.h"
+#include "../core/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -209,21 +209,22 @@ sock_listen(struct ipk__sock *s, const struct ipk__saddr *a)
 
 /* connect within the deadline: nonblocking, poll, then SO_ERROR. */
 static int
-sock_connect(int fd, const struct ipk__saddr *a, int64_t deadline)
+sock_connect(const struct ipk_chan *c, int fd, const struct ipk__saddr *a,
+             int64_t deadline)
 {
 	int step = 1;
 	while (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN) { /* a Unix listener's backlog is full */
-			int rc = ipk__backoff(&step, deadline);
+			int rc = ipk__backoff(c, &step, deadline);
 			if (rc < 0)
 				return rc;
 			continue;
 		}
 		if (errno != EINPROGRESS)
 			return -errno;
-		int rc = ipk__wait(fd, POLLOUT, deadline);
+		int rc = ipk__wait(c, fd, POLLOUT, deadline);
 		if (rc < 0)
 			return rc;
 		int err = 0;
@@ -269,7 +270,7 @@ sock_dial_once(struct ipk__sock *s, const struct ipk__saddr *a,
 		return fd;
 	int rc = sock_dial_prep(s, fd);
 	if (rc == 0)
-		rc = sock_connect(fd, a, deadline);
+		rc = sock_connect(&s->base, fd, a, deadline);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -282,13 +283,13 @@ static int
 sock_dial(struct ipk__sock *s, const struct ipk__saddr *a)
 {
 	int64_t deadline = ipk__deadline(s->base.timeout);
-	int step = 1, rc;
+	int step = 1, rc, e;
 	s->family = a->ss.ss_family;
 	/* Wait for the listener to appear, as a FIFO dialer does. */
 	while ((rc = sock_dial_once(s, a, deadline)) == -ECONNREFUSED ||
 	       rc == -ENOENT)
-		if (ipk__backoff(&step, deadline) < 0)
-			return rc;
+		if ((e = ipk__backoff(&s->base, &step, deadline)) < 0)
+			return e == -ECANCELED ? e : rc;
 	if (rc < 0)
 		return rc;
 	s->peer = *a;
@@ -385,7 +386,7 @@ ipk__sock_accept(struct ipk_chan *lc, struct ipk_chan *cc, int64_t deadline)
 			continue;
 		if (err != EAGAIN && err != EMFILE && err != ENFILE)
 			return -err;
-		int rc = ipk__wait(l->base.fd, POLLIN, deadline);
+		int rc = ipk__wait(lc, l->base.fd, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
 	}

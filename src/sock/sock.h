@@ -7,7 +7,7 @@
 #ifndef IPK_SOCK_H
 #define IPK_SOCK_H
 
-#include "core.h"
+#include "../core/core.h"
 
 #include <pthread.h>
 #include <sys/un.h>
@@ -120,6 +120,15 @@ int ipk__sock_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t n);
 /* Take descriptors out of mh into out[*n]; closes them all if truncated. */
 int ipk__sock_take_fds(struct msghdr *mh, int *out, size_t *n);
 void ipk__fdq_free(struct ipk__fdq *q);
+
+/*
+ * fdstream.c: Unix byte streams with descriptors (SCM_RIGHTS on a
+ * frame's first byte); the queue q keeps those read ahead of their frame.
+ */
+int ipk__stream_send_fds(struct ipk_chan *c, const struct ipk_msg *m,
+                         int64_t deadline);
+ssize_t ipk__stream_recv_fds(struct ipk_chan *c, struct ipk_msg *m,
+                             int64_t deadline, struct ipk__fdq *q);
 
 /* Datagrams the kernel dropped on this udp channel (SO_RXQ_OVFL). */
 uint32_t ipk__sock_drops(const struct ipk_chan *c);

@@ -93,8 +93,8 @@ sock_wait_out(const struct ipk__sock *s, int *step, int64_t deadline)
 {
 	/* Only a connected socket's poll sees the receiver's full queue. */
 	if (s->connected || s->family != AF_UNIX)
-		return ipk__wait(s->base.fd, POLLOUT, deadline);
-	return ipk__backoff(step, deadline);
+		return ipk__wait(&s->base, s->base.fd, POLLOUT, deadline);
+	return ipk__backoff(&s->base, step, deadline);
 }
 
 /* Where an unconnected socket sends: a copy of the last sender. */
@@ -224,7 +224,7 @@ sock_peek(struct ipk__sock *s, int64_t deadline, int *flags)
 			continue;
 		if (errno != EAGAIN)
 			return sock_err(errno);
-		int rc = ipk__wait(s->base.fd, POLLIN, deadline);
+		int rc = ipk__wait(&s->base, s->base.fd, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
 	}
