@@ -198,6 +198,15 @@ IPK_API int ipk_shutdown(ipk_chan *ch);
  */
 IPK_API void ipk_close(ipk_chan *ch);
 
+/*
+ * ipk_url_check - whether ipk_listen / ipk_dial would accept url, as far
+ * as can be told without touching the system: a known scheme, options
+ * that scheme takes with values in range, a port of 0 to 65535.  Returns
+ * 0, or -EPROTONOSUPPORT / -EINVAL with a sentence for a person in why
+ * ("unknown option 'timout'"); why may be NULL.
+ */
+IPK_API int ipk_url_check(const char *url, char *why, size_t size);
+
 /* ipk_strerror - text for a negative (or positive) errno value. */
 IPK_API const char *ipk_strerror(int err);
 

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,25 +36,85 @@ chan_flag(const struct ipk_url *u, const char *key, unsigned bit,
 	return on;
 }
 
+/* -EINVAL with the reason in why (when not NULL). */
+static int chan_why(char *why, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 static int
-chan_options_parse(struct ipk_chan *c, const struct ipk_url *u)
+chan_why(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (why && size)
+		vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Every key known to the core or to tp; the core's values in range. */
+static int
+chan_options_check(const struct ipk_transport *tp, const struct ipk_url *u,
+                   char *why, size_t size)
 {
 	for (size_t i = 0; i < u->nq; i++)
 		if (!chan_known(chan_options, u->q[i].key) &&
-		    !chan_known(c->tp->options, u->q[i].key))
-			return -EINVAL;
+		    !chan_known(tp->options, u->q[i].key))
+			return chan_why(why, size, "unknown option '%s'",
+			                u->q[i].key);
+	long long v;
+	if (ipk__url_num(u, "mode", 0, 0777, &v) < 0)
+		return chan_why(why, size, "%s", "bad ?mode= (octal, 0 to 0777)");
+	if (ipk__url_num(u, "max", 0, UINT32_MAX, &v) < 0)
+		return chan_why(why, size, "%s",
+		                "bad ?max= (bytes, 0 to 4294967295)");
+	if (ipk__url_num(u, "timeout", -1, INT_MAX, &v) < 0)
+		return chan_why(why, size, "%s",
+		                "bad ?timeout= (ms, -1 for forever)");
+	if (ipk__url_flag(u, "raw") < 0 || ipk__url_flag(u, "keep") < 0)
+		return chan_why(why, size, "%s",
+		                "?raw and ?keep take no value (or 0/1)");
+	return 0;
+}
+
+int
+ipk_url_check(const char *url, char *why, size_t size)
+{
+	if (why && size)
+		why[0] = '\0';
+	struct ipk_url u;
+	int rc = ipk__url_parse(url, &u);
+	if (rc < 0)
+		return chan_why(why, size, "%s",
+		                "malformed URL (scheme:rest?key=value&flag)");
+	const struct ipk_transport *tp = ipk__transport_find(u.scheme);
+	if (!tp) {
+		chan_why(why, size, "unknown scheme '%s'", u.scheme);
+		rc = -EPROTONOSUPPORT;
+	}
+	if (tp)
+		rc = chan_options_check(tp, &u, why, size);
+	if (rc == 0 && tp->check)
+		rc = tp->check(&u, why, size);
+	ipk__url_free(&u);
+	return rc;
+}
+
+static int
+chan_options_parse(struct ipk_chan *c, const struct ipk_url *u)
+{
+	int rc = chan_options_check(c->tp, u, NULL, 0);
+	if (rc < 0)
+		return rc;
 	long long mode = 0600, max = IPK_DEFAULT_MAX;
 	long long timeout = IPK_DEFAULT_TIMEOUT;
-	if (ipk__url_num(u, "mode", 0, 0777, &mode) < 0 ||
-	    ipk__url_num(u, "max", 0, UINT32_MAX, &max) < 0 ||
-	    ipk__url_num(u, "timeout", -1, INT_MAX, &timeout) < 0)
-		return -EINVAL;
+	ipk__url_num(u, "mode", 0, 0777, &mode);
+	ipk__url_num(u, "max", 0, UINT32_MAX, &max);
+	ipk__url_num(u, "timeout", -1, INT_MAX, &timeout);
 	c->mode = (mode_t)mode;
 	c->max = (size_t)max;
 	c->timeout = (int)timeout;
-	if (chan_flag(u, "raw", IPK__RAW, &c->flags) < 0 ||
-	    chan_flag(u, "keep", IPK__KEEP, &c->flags) < 0)
-		return -EINVAL;
+	chan_flag(u, "raw", IPK__RAW, &c->flags);
+	chan_flag(u, "keep", IPK__KEEP, &c->flags);
 	return 0;
 }
 

@@ -35,6 +35,9 @@ enum {
  * send_batch    Optional: n messages at once; returns how many went.
  * shutdown      Half-close the sending direction.
  * drops         Optional: messages the kernel dropped before this end.
+ * check         Optional: what listen/dial would refuse in u's own
+ *               options or address, found without system calls that
+ *               create anything: 0, or -EINVAL with a sentence in why.
  * stats         Optional: fill what the transport counts (ipk_stats);
  *               st is zeroed and has dropped set from drops already.
  * name          Optional: the URL a peer dials (port 0 resolved); the
@@ -60,6 +63,7 @@ struct ipk_transport {
 	                  size_t n, int64_t deadline);
 	int (*shutdown)(struct ipk_chan *c);
 	uint32_t (*drops)(const struct ipk_chan *c); /* kernel drops, udp */
+	int (*check)(const struct ipk_url *u, char *why, size_t size);
 	void (*stats)(const struct ipk_chan *c, struct ipk_stats *st);
 	int (*name)(const struct ipk_chan *c, char *buf, size_t size);
 	void (*close)(struct ipk_chan *c);

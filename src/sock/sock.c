@@ -22,10 +22,12 @@
 
 #define FRAME_MS 10000 /* default frame deadline (RELIABILITY 6.10) */
 #define MAXCONN 1024   /* default connections a listener keeps at once */
+#define RXBUDGET (64ll << 20) /* default bytes of partial messages */
 
-const char *const ipk__sock_unix_options[] = {"allow", "uid", "frame",
-                                              "maxconn", NULL};
-const char *const ipk__sock_inet_options[] = {"frame", "maxconn", NULL};
+const char *const ipk__sock_unix_options[] = {
+        "allow", "uid", "frame", "maxconn", "rxbudget", NULL};
+const char *const ipk__sock_inet_options[] = {"frame", "maxconn", "rxbudget",
+                                              NULL};
 
 /* The five socket schemes; tcp and udp take the family of the address. */
 static const struct sock_kind {
@@ -48,6 +50,21 @@ sock_kind(const struct ipk_chan *c)
 	return &sock_kinds[i];
 }
 
+/* The numeric options of every socket URL; a reason when one is bad. */
+static int
+sock_opts(const struct ipk_url *u, long long *frame, long long *maxconn,
+          long long *budget, const char **why)
+{
+	*why = NULL;
+	if (ipk__url_num(u, "frame", 0, INT_MAX, frame) < 0)
+		*why = "bad ?frame= (ms, 0 for none)";
+	else if (ipk__url_num(u, "maxconn", 1, INT_MAX, maxconn) < 0)
+		*why = "bad ?maxconn= (1 or more)";
+	else if (ipk__url_num(u, "rxbudget", 0, LLONG_MAX, budget) < 0)
+		*why = "bad ?rxbudget= (bytes, 0 for none)";
+	return *why ? -EINVAL : 0;
+}
+
 static int
 sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 {
@@ -55,13 +72,32 @@ sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 	s->type = type;
 	s->spare = -1;
 	pthread_mutex_init(&s->peer_lock, NULL);
-	long long frame = FRAME_MS, maxconn = MAXCONN;
-	if (ipk__url_num(u, "frame", 0, INT_MAX, &frame) < 0 ||
-	    ipk__url_num(u, "maxconn", 1, INT_MAX, &maxconn) < 0)
+	long long frame = FRAME_MS, maxconn = MAXCONN, budget = RXBUDGET;
+	const char *why;
+	if (sock_opts(u, &frame, &maxconn, &budget, &why) < 0)
 		return -EINVAL;
 	s->frame_ms = (int)frame;
 	s->maxconn = (int)maxconn;
+	s->rxbudget = (size_t)budget;
 	return family == AF_UNIX ? ipk__sock_policy_parse(&s->pol, u) : 0;
+}
+
+int
+ipk__sock_check(const struct ipk_url *u, char *why, size_t size)
+{
+	long long frame, maxconn, budget;
+	const char *text = NULL;
+	struct ipk__credpol pol;
+	bool inet = !strcmp(u->scheme, "tcp") || !strcmp(u->scheme, "udp");
+	if (sock_opts(u, &frame, &maxconn, &budget, &text) == 0) {
+		if (inet && ipk__sock_inet_check(u->rest) < 0)
+			text = "expected host:port with a port of 0 to 65535";
+		else if (!inet && ipk__sock_policy_parse(&pol, u) < 0)
+			text = "bad ?allow= (any) or ?uid= (a uid)";
+	}
+	if (text && size)
+		snprintf(why, size, "%s", text);
+	return text ? -EINVAL : 0;
 }
 
 static int

@@ -60,6 +60,7 @@ struct ipk__sock {
 	struct ipk__credpol pol;
 	int spare;   /* listener: a reserve descriptor for EMFILE */
 	int maxconn; /* listener: connections it keeps at once */
+	size_t rxbudget; /* listener: ?rxbudget= for partial messages */
 	struct ipk__conns *conns; /* listener's count; accepted: counted in */
 	bool counted;
 	int frame_ms;        /* stream: a started frame must end this soon */
@@ -77,6 +78,9 @@ extern const char *const ipk__sock_inet_options[];
 int ipk__sock_unix_addr(const char *rest, bool listen, struct ipk__saddr *a);
 int ipk__sock_name(const struct ipk_chan *c, char *buf, size_t size);
 int ipk__sock_inet_addr(const char *rest, int type, struct ipk__saddr *a);
+/* "host:port" syntax and the port's range, without resolving: 0, -EINVAL. */
+int ipk__sock_inet_check(const char *rest);
+bool ipk__sock_port_ok(const char *s);
 
 /*
  * The methods every socket transport uses (see transport.h).  listen
@@ -86,6 +90,7 @@ int ipk__sock_inet_addr(const char *rest, int type, struct ipk__saddr *a);
  * connection on EMFILE; pair is socketpair.
  */
 int ipk__sock_listen(struct ipk_chan *c, const struct ipk_url *u);
+int ipk__sock_check(const struct ipk_url *u, char *why, size_t size);
 int ipk__sock_dial(struct ipk_chan *c, const struct ipk_url *u);
 int ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b,
                    const struct ipk_url *u);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/random.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,7 +96,23 @@ sock_split_hostport(const char *rest, char *host, size_t hsize,
 	if (hl == 0)
 		strcpy(host, "127.0.0.1");
 	*port = colon + 1;
-	return **port ? 0 : -EINVAL;
+	return ipk__sock_port_ok(*port) ? 0 : -EINVAL;
+}
+
+/* A decimal port, 0 to 65535: getaddrinfo would wrap 70000 to 4464. */
+bool
+ipk__sock_port_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+	return n > 0 && n <= 5 && s[n] == '\0' && strtol(s, NULL, 10) <= 65535;
+}
+
+int
+ipk__sock_inet_check(const char *rest)
+{
+	char host[256];
+	const char *port;
+	return sock_split_hostport(rest, host, sizeof(host), &port);
 }
 
 int
@@ -113,9 +130,10 @@ ipk__sock_inet_addr(const char *rest, int type, struct ipk__saddr *a)
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc == EAI_SYSTEM)
 		return -errno;
-	if (rc != 0)
-		return rc == EAI_NONAME || rc == EAI_SERVICE ? -ENOENT
-		                                             : -EINVAL;
+	if (rc == EAI_FAMILY)
+		return -EAFNOSUPPORT;
+	if (rc != 0) /* the name does not resolve */
+		return rc == EAI_MEMORY ? -ENOMEM : -ENXIO;
 	memset(a, 0, sizeof(*a));
 	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
 	a->len = res->ai_addrlen;

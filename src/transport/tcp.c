@@ -12,6 +12,7 @@ const struct ipk_transport ipk__tcp = {
         .size = sizeof(struct ipk__sock),
         .caps = IPK_CAP_DUPLEX | IPK_CAP_ACCEPT | IPK_CAP_FD,
         .options = ipk__sock_inet_options,
+        .check = ipk__sock_check,
         .listen = ipk__sock_listen,
         .dial = ipk__sock_dial,
         .accept = ipk__sock_accept,

@@ -12,6 +12,7 @@ const struct ipk_transport ipk__unixgram = {
         .size = sizeof(struct ipk__sock),
         .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD | IPK_CAP_FDPASS,
         .options = ipk__sock_unix_options,
+        .check = ipk__sock_check,
         .listen = ipk__sock_listen,
         .dial = ipk__sock_dial,
         .send = ipk__sock_dgram_send,

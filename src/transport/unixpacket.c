@@ -13,6 +13,7 @@ const struct ipk_transport ipk__unixpacket = {
         .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_ACCEPT |
                 IPK_CAP_FD | IPK_CAP_PAIR | IPK_CAP_FDPASS,
         .options = ipk__sock_unix_options,
+        .check = ipk__sock_check,
         .listen = ipk__sock_listen,
         .dial = ipk__sock_dial,
         .pair = ipk__sock_pair,
