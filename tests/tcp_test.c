@@ -381,7 +381,7 @@ Test(tcp, dial_timeout_and_refusal)
 	cr_expect(dt >= 250 && dt < 3000, "waited %lld ms", dt);
 	cr_expect_eq(ipk_dial("tcp://127.0.0.1", &d), -EINVAL);
 	cr_expect_eq(ipk_dial("tcp://no.such.host.invalid:1?timeout=0", &d),
-	             -ENOENT);
+	             -ENXIO);
 }
 
 /*

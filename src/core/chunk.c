@@ -58,7 +58,8 @@ chunk_deliver(struct ipk_chan *c, struct ipk_msg *m)
 	m->len = g->total;
 	if (g->total > cap)
 		return -EMSGSIZE; /* kept for a bigger buffer */
-	memcpy(m->buf, g->data, g->total);
+	if (g->total)
+		memcpy(m->buf, g->data, g->total);
 	g->len = g->total = 0;
 	if (g->cap > (1u << 20)) { /* keep little while idle */
 		free(g->data);
@@ -106,7 +107,7 @@ chunk_take(struct ipk_chan *c, uint32_t w0, uint32_t rest, struct ipk_msg *m)
 	c->rx.off += CHUNK_HDR;
 	c->rx.len -= CHUNK_HDR;
 	int rc = fits ? chunk_reserve(g, g->len + n) : 0;
-	if (fits && rc == 0) {
+	if (fits && rc == 0 && n) { /* a first chunk may be empty */
 		memcpy(g->data + g->len, c->rx.data + c->rx.off, n);
 		g->len += n;
 	}

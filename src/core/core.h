@@ -77,6 +77,7 @@ struct ipk_chan {
 	int timeout;        /* ?timeout= for dial/open, ms */
 	char *url;          /* as given to listen/dial, for ipk_name */
 	struct ipk__rbuf rx;
+	int64_t rx_start; /* when the unread partial frame began, or 0 */
 	struct ipk__pend tx;
 	struct ipk__big big;
 };
@@ -94,6 +95,11 @@ int ipk__remaining(int64_t deadline); /* for poll: -1 never, 0 passed */
 int ipk__wait(const struct ipk_chan *c, int fd, short events, int64_t deadline);
 /* Sleep a little (backoff for retried opens): 0, -ETIMEDOUT, -ECANCELED. */
 int ipk__backoff(const struct ipk_chan *c, int *step_ms, int64_t deadline);
+/*
+ * Between retries that never wait (a flood of refused peers): 0 to go
+ * on, or -ETIMEDOUT / -EAGAIN past the deadline, -ECANCELED.
+ */
+int ipk__check_deadline(const struct ipk_chan *c, int64_t deadline);
 /* Sleep us microseconds unless cancelled: 0 or -ECANCELED. */
 int ipk__nap(const struct ipk_chan *c, long us);
 /* An error that ends a wait, not the channel: deadline or cancel. */
@@ -137,7 +143,8 @@ int ipk__io_write_all(struct ipk_chan *c, struct iovec *iov, int n,
 int ipk__io_pend(struct ipk_chan *c, const struct iovec *m, size_t skip);
 int ipk__io_check_size(const struct ipk_chan *c, size_t len);
 int ipk__io_errno_peer(int e);
-ssize_t ipk__rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip,
+/* Copy a whole message out of c->rx (skip header bytes first). */
+ssize_t ipk__rx_take(struct ipk_chan *c, struct ipk_msg *m, size_t skip,
                      size_t len);
 /* One read into c->rx (room for need unread bytes): 0 at EOF, >0, <0. */
 ssize_t ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
@@ -153,8 +160,10 @@ ssize_t ipk__chunk_recv(struct ipk_chan *c, struct ipk_msg *m,
                         int64_t deadline);
 /* Write what a timed-out send left; 0 when nothing is left. */
 int ipk__stream_flush(struct ipk_chan *c, int64_t deadline);
-/* True while a partial frame waits in c->tx or c->rx. */
+/* True while a partial frame waits in c->rx. */
 bool ipk__stream_midframe_rx(const struct ipk_chan *c);
+/* The length the partial frame in c->rx announces (0: none known yet). */
+size_t ipk__stream_announced(const struct ipk_chan *c);
 void ipk__stream_free(struct ipk_chan *c);
 
 /*

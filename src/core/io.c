@@ -56,6 +56,17 @@ io_expired(int64_t deadline)
 	return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
 }
 
+int
+ipk__check_deadline(const struct ipk_chan *c, int64_t deadline)
+{
+	if (ipk__remaining(deadline) == 0)
+		return io_expired(deadline);
+	if (c->cancel < 0)
+		return 0;
+	struct pollfd p = {.fd = c->cancel, .events = POLLIN};
+	return poll(&p, 1, 0) > 0 ? -ECANCELED : 0;
+}
+
 bool
 ipk__is_wait_end(int rc)
 {
@@ -388,6 +399,8 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 		ssize_t r = h ? h->read(c, at, room, h->ctx)
 		              : read(c->fd, at, room);
 		if (r >= 0) {
+			if (b->len == 0 && r > 0)
+				c->rx_start = ipk__now_ms(); /* a frame begins */
 			b->len += (size_t)r;
 			return r;
 		}
@@ -402,17 +415,21 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 }
 
 ssize_t
-ipk__rx_take(struct ipk__rbuf *b, struct ipk_msg *m, size_t skip, size_t len)
+ipk__rx_take(struct ipk_chan *c, struct ipk_msg *m, size_t skip, size_t len)
 {
+	struct ipk__rbuf *b = &c->rx;
 	size_t cap = m->len;
 	m->len = len;
 	if (len > cap)
 		return -EMSGSIZE;
-	memcpy(m->buf, b->data + b->off + skip, len);
+	if (len) /* m->buf may be NULL for a 0-byte message */
+		memcpy(m->buf, b->data + b->off + skip, len);
 	b->off += skip + len;
 	b->len -= skip + len;
 	if (b->len == 0)
 		b->off = 0;
+	/* What is left began no later than now: the next frame's clock. */
+	c->rx_start = b->len ? ipk__now_ms() : 0;
 	return (ssize_t)len;
 }
 
@@ -437,6 +454,7 @@ rx_eof(struct ipk_chan *c)
 	if (c->rx.len == 0)
 		return -EPIPE;
 	c->rx.len = c->rx.off = 0;
+	c->rx_start = 0;
 	return -ECONNRESET;
 }
 
@@ -457,11 +475,11 @@ ipk__stream_recv_hook(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 			return h->deliver(c, m, len, h->ctx);
 		if (got && raw) {
 			size_t cap = m->len;
-			return ipk__rx_take(&c->rx, m, 0,
+			return ipk__rx_take(c, m, 0,
 			                    len < cap ? len : cap);
 		}
 		if (got)
-			return ipk__rx_take(&c->rx, m, IPK_FRAME_HEADER, len);
+			return ipk__rx_take(c, m, IPK_FRAME_HEADER, len);
 		size_t need = raw ? 1 : IPK_FRAME_HEADER + len;
 		if (c->rx.len < IPK_FRAME_HEADER && !raw)
 			need = IPK_FRAME_HEADER;
@@ -485,6 +503,16 @@ bool
 ipk__stream_midframe_rx(const struct ipk_chan *c)
 {
 	return c->rx.len > 0;
+}
+
+size_t
+ipk__stream_announced(const struct ipk_chan *c)
+{
+	uint32_t be;
+	if ((c->flags & IPK__RAW) || c->rx.len < IPK_FRAME_HEADER)
+		return 0;
+	memcpy(&be, c->rx.data + c->rx.off, sizeof(be));
+	return ntohl(be);
 }
 
 void

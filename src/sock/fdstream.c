@@ -148,7 +148,7 @@ fds_deliver(struct ipk_chan *c, struct ipk_msg *m, size_t len, void *ctx)
 		m->nfds = need;
 		return -EMSGSIZE;
 	}
-	ssize_t r = ipk__rx_take(&c->rx, m, skip, len);
+	ssize_t r = ipk__rx_take(c, m, skip, len);
 	if (r < 0)
 		return r;
 	rx_fds_give(q, m, skip + len);

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FRAME_MS 10000 /* default frame deadline (RELIABILITY 6.10) */
 #define MAXCONN 1024   /* default connections a listener keeps at once */
 #define RXBUDGET (64ll << 20) /* default bytes of partial messages */
 
@@ -72,7 +71,7 @@ sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 	s->type = type;
 	s->spare = -1;
 	pthread_mutex_init(&s->peer_lock, NULL);
-	long long frame = FRAME_MS, maxconn = MAXCONN, budget = RXBUDGET;
+	long long frame = IPK__FRAME_MS, maxconn = MAXCONN, budget = RXBUDGET;
 	const char *why;
 	if (sock_opts(u, &frame, &maxconn, &budget, &why) < 0)
 		return -EINVAL;
@@ -410,7 +409,11 @@ ipk__sock_accept(struct ipk_chan *lc, struct ipk_chan *cc, int64_t deadline)
 		                 SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd >= 0) {
 			int rc = sock_admit(l, c, fd, &pa);
-			if (rc != -EACCES) /* a refused peer: keep serving */
+			if (rc != -EACCES)
+				return rc;
+			/* A refused peer: go on, but within the deadline. */
+			l->refused++;
+			if ((rc = ipk__check_deadline(lc, deadline)) < 0)
 				return rc;
 			continue;
 		}

@@ -14,6 +14,8 @@
 
 #define IPK__SCM_MAX 253 /* SCM_MAX_FD: more in one message is EINVAL */
 #define IPK__FDQ_MAX 8
+#define IPK__FRAME_MS 10000        /* default ?frame=, ms (RELIABILITY 6.10) */
+#define IPK__FRAME_MS_PER_MIB 1000 /* and per MiB a message announces */
 
 struct ipk__saddr {
 	struct sockaddr_storage ss;
@@ -64,9 +66,9 @@ struct ipk__sock {
 	struct ipk__conns *conns; /* listener's count; accepted: counted in */
 	bool counted;
 	int frame_ms;        /* stream: a started frame must end this soon */
-	int64_t frame_start; /* when the pending partial frame was seen */
 	struct ipk__fdq fdq; /* unix stream: descriptors not yet delivered */
-	uint32_t drops;      /* udp: datagrams the kernel dropped */
+	_Atomic uint32_t drops; /* udp: datagrams the kernel dropped */
+	_Atomic long long refused; /* listener: peers the policy refused */
 };
 
 /* Query keys the socket transports accept. */

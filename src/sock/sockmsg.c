@@ -268,7 +268,9 @@ sock_read_cmsgs(struct ipk__sock *s, struct msghdr *mh, struct ipk_peer *p)
 			p->uid = uc.uid;
 			p->gid = uc.gid;
 		} else if (cm->cmsg_type == SO_RXQ_OVFL) {
-			memcpy(&s->drops, CMSG_DATA(cm), sizeof(s->drops));
+			uint32_t n;
+			memcpy(&n, CMSG_DATA(cm), sizeof(n));
+			s->drops = n;
 		}
 	}
 }
@@ -352,6 +354,10 @@ ipk__sock_dgram_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 		ssize_t r = sock_read(s, m);
 		if (r != -EACCES && r != -EAGAIN)
 			return r;
+		s->refused += r == -EACCES;
+		int rc = ipk__check_deadline(c, deadline);
+		if (rc < 0)
+			return rc;
 	}
 }
 
@@ -369,41 +375,64 @@ sock_stream_peer(const struct ipk__sock *s, struct ipk_peer *p)
 	p->addrlen = s->peer.len;
 }
 
+/*
+ * How long one message may take to arrive, from its first byte: ?frame=
+ * ms, plus FRAME_MS_PER_MIB for each MiB it announces, so a peer that
+ * sends a big message at a modest rate is not taken for a slowloris.
+ */
+static int64_t
+sock_frame_limit(const struct ipk__sock *s)
+{
+	size_t mib = ipk__stream_announced(&s->base) >> 20;
+	return (int64_t)s->frame_ms + (int64_t)mib * IPK__FRAME_MS_PER_MIB;
+}
+
 /* The caller's deadline, or sooner when a started frame must end first. */
 static int64_t
 sock_frame_deadline(const struct ipk__sock *s, int64_t deadline)
 {
-	if (s->frame_ms <= 0)
-		return deadline;
-	int64_t start = s->frame_start ? s->frame_start : ipk__now_ms();
-	int64_t end = start + s->frame_ms;
+	int64_t start = s->base.rx_start;
+	int64_t end = start ? start + sock_frame_limit(s)
+	                    : ipk__now_ms() + s->frame_ms;
 	return end < deadline ? end : deadline;
 }
 
+static bool
+sock_frame_expired(const struct ipk__sock *s)
+{
+	int64_t start = s->base.rx_start;
+	return start && ipk__now_ms() >= start + sock_frame_limit(s);
+}
+
+static ssize_t
+sock_stream_recv1(struct ipk__sock *s, struct ipk_msg *m, int64_t deadline)
+{
+	ssize_t r = s->family == AF_UNIX
+	                    ? ipk__stream_recv_fds(&s->base, m, deadline,
+	                                           &s->fdq)
+	                    : ipk__stream_recv(&s->base, m, deadline);
+	if (r >= 0 && m->peer)
+		sock_stream_peer(s, m->peer);
+	return r;
+}
+
 /*
- * A peer that starts a frame and stalls (slowloris) is dropped once the
- * frame is older than ?frame= ms; a quiet peer between frames is not.
+ * A peer that starts a message and stalls (slowloris) is dropped once
+ * the message is older than its limit; a quiet peer between messages is
+ * not.  The wait is cut at the frame's end so that the check runs.
  */
 ssize_t
 ipk__sock_stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 {
 	struct ipk__sock *s = (struct ipk__sock *)c;
+	if (s->frame_ms <= 0)
+		return sock_stream_recv1(s, m, deadline);
 	for (;;) {
 		int64_t dl = sock_frame_deadline(s, deadline);
-		ssize_t r = s->family == AF_UNIX
-		                    ? ipk__stream_recv_fds(c, m, dl, &s->fdq)
-		                    : ipk__stream_recv(c, m, dl);
-		bool mid = ipk__stream_midframe_rx(c);
-		if (!mid)
-			s->frame_start = 0;
-		if (r >= 0 && m->peer)
-			sock_stream_peer(s, m->peer);
-		if ((r != -ETIMEDOUT && r != -EAGAIN) || s->frame_ms <= 0)
+		ssize_t r = sock_stream_recv1(s, m, dl);
+		if (r != -ETIMEDOUT && r != -EAGAIN)
 			return r;
-		int64_t now = ipk__now_ms();
-		if (mid && !s->frame_start) {
-			s->frame_start = now;
-		} else if (mid && now >= s->frame_start + s->frame_ms) {
+		if (sock_frame_expired(s)) {
 			shutdown(c->fd, SHUT_RDWR);
 			return c->broken = -ECONNRESET;
 		}
