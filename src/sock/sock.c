@@ -159,6 +159,37 @@ sock_remove_stale(const struct ipk__sock *s, const struct ipk__saddr *a)
 	return rc;
 }
 
+/*
+ * bind made the file with ?mode= less the umask; widen it to ?mode=
+ * exactly, without touching the umask that other threads share.  The
+ * file is reached through a descriptor checked to be a socket of ours,
+ * and the mode only grows, so nobody gets in early.
+ */
+static int
+sock_set_mode(struct ipk__sock *s)
+{
+	int fd = open(s->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int rc = fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0 && (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()))
+		rc = -EPERM; /* not what we bound: leave it alone */
+	if (rc == 0 && (st.st_mode & 07777) != s->base.mode) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (chmod(proc, s->base.mode) < 0)
+			rc = -errno;
+	}
+	if (rc == 0) {
+		s->owner = true;
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	close(fd);
+	return rc;
+}
+
 static int
 sock_bind_unix(struct ipk__sock *s, const struct ipk__saddr *a)
 {
@@ -179,13 +210,7 @@ sock_bind_unix(struct ipk__sock *s, const struct ipk__saddr *a)
 		if (bind(fd, sa, a->len) < 0)
 			return -errno;
 	}
-	struct stat st;
-	if (!s->abstract && lstat(s->path, &st) == 0) {
-		s->owner = true;
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
-	}
-	return 0;
+	return s->abstract ? 0 : sock_set_mode(s);
 }
 
 static int
