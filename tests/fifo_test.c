@@ -147,6 +147,10 @@ bomb_listener(void *arg)
 	size_t before = heap_in_use();
 	char buf[64];
 	struct ipk_msg m = {.buf = buf, .len = sizeof(buf)};
+	/* A refused header: what the writer sends until it closes is
+	 * thrown away, then -EMSGSIZE once; the listener goes on. */
+	if (bomb)
+		CK(th_put(p->go[1], 'g') == 0);
 	ssize_t r = ipk_recvmsg(l, &m, bomb ? 3000 : 200);
 	if (r != (bomb ? -EMSGSIZE : -ETIMEDOUT))
 		fprintf(stderr, "bomb %s claim %u: %zd (%s)\n", p->url, claim,
@@ -154,12 +158,13 @@ bomb_listener(void *arg)
 	CK(r == (bomb ? -EMSGSIZE : -ETIMEDOUT));
 	if (!th_asan())
 		CK(heap_in_use() - before < (2u << 20));
-	CK(th_put(p->go[1], 'g') == 0);
 	if (bomb) {
+		struct ipk_stats st;
+		CK(ipk_stats(l, &st) == 0 && st.discarded == 14);
 		CK(m.len == claim);
-		CK(ipk_recv(l, buf, sizeof(buf), 1000) == -EPIPE);
-		CK(ipk_recv(l, buf, sizeof(buf), 0) == -EPIPE);
+		CK(ipk_recv(l, buf, sizeof(buf), 200) == -ETIMEDOUT);
 	} else {
+		CK(th_put(p->go[1], 'g') == 0);
 		CK(ipk_recv(l, buf, sizeof(buf), 10000) == -ECONNRESET);
 	}
 	ipk_close(l);

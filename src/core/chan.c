@@ -63,7 +63,8 @@ chan_options_check(const struct ipk_transport *tp, const struct ipk_url *u,
 			                u->q[i].key);
 	long long v;
 	if (ipk__url_num(u, "mode", 0, 0777, &v) < 0)
-		return chan_why(why, size, "%s", "bad ?mode= (octal, 0 to 0777)");
+		return chan_why(why, size, "%s",
+		                "bad ?mode= (octal, 0 to 0777)");
 	if (ipk__url_num(u, "max", 0, UINT32_MAX, &v) < 0)
 		return chan_why(why, size, "%s",
 		                "bad ?max= (bytes, 0 to 4294967295)");
@@ -253,6 +254,8 @@ ipk_accept(ipk_chan *l, ipk_chan **out, int timeout_ms)
 		free(c);
 		return rc;
 	}
+	if (l->budget)
+		ipk__budget_join(l->budget, c);
 	*out = c;
 	return 0;
 }
@@ -312,6 +315,17 @@ ipk_send_batch(ipk_chan *ch, const struct iovec *msgs, size_t n, int timeout_ms)
 	return (int)i;
 }
 
+/* Dropped for the listener's ?rxbudget=: say so, and free the memory. */
+static ssize_t
+chan_recv_failed(ipk_chan *ch, ssize_t r)
+{
+	if (ch->broken != -ENOBUFS)
+		return r;
+	free(ch->rx.data);
+	memset(&ch->rx, 0, sizeof(ch->rx));
+	return -ENOBUFS;
+}
+
 ssize_t
 ipk_recvmsg(ipk_chan *ch, struct ipk_msg *m, int timeout_ms)
 {
@@ -330,7 +344,8 @@ ipk_recvmsg(ipk_chan *ch, struct ipk_msg *m, int timeout_ms)
 	}
 	if (!(ch->tp->caps & IPK_CAP_FDPASS))
 		m->nfds = 0;
-	return ch->tp->recv(ch, m, ipk__deadline(timeout_ms));
+	ssize_t r = ch->tp->recv(ch, m, ipk__deadline(timeout_ms));
+	return r < 0 ? chan_recv_failed(ch, r) : r;
 }
 
 ssize_t
@@ -405,6 +420,8 @@ ipk_stats(const ipk_chan *ch, struct ipk_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (ch->tp->drops)
 		st->dropped = (long long)ch->tp->drops(ch);
+	if (ch->budget && (ch->flags & IPK__LISTENER))
+		st->shed = ipk__budget_shed(ch->budget);
 	if (ch->tp->stats)
 		ch->tp->stats(ch, st);
 	return 0;
@@ -424,6 +441,8 @@ ipk_close(ipk_chan *ch)
 {
 	if (!ch)
 		return;
+	if (ch->budget)
+		ipk__budget_leave(ch);
 	if (ch->tx.len)
 		ipk__stream_flush(ch, ipk__deadline(ch->timeout));
 	if (ch->tp->close)

@@ -8,6 +8,7 @@
 
 #include "ipckit.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -66,6 +67,15 @@ enum {
 	IPK__NOSIGPIPE = 1u << 5, /* SIGPIPE was ignored when it was made */
 };
 
+/* ?rxbudget= of a listener, shared with its connections (budget.c). */
+struct ipk__budget {
+	pthread_mutex_t lock;
+	size_t limit, used;
+	_Atomic long long shed;
+	int refs;
+	struct ipk_chan *head; /* the channels charged to it */
+};
+
 struct ipk_chan {
 	const struct ipk_transport *tp;
 	int fd;
@@ -80,7 +90,18 @@ struct ipk_chan {
 	int64_t rx_start; /* when the unread partial frame began, or 0 */
 	struct ipk__pend tx;
 	struct ipk__big big;
+	struct ipk__budget *budget;     /* listener's rxbudget, or NULL */
+	struct ipk_chan *bnext, *bprev; /* in budget->head, under its lock */
+	size_t charged;                 /* bytes charged to the budget */
+	bool blinked;                   /* in the list (not dropped) */
 };
+
+struct ipk__budget *ipk__budget_new(size_t limit);
+void ipk__budget_join(struct ipk__budget *b, struct ipk_chan *c);
+void ipk__budget_leave(struct ipk_chan *c);
+/* c now holds bytes beyond the base: 0, or -ENOBUFS when c is dropped. */
+int ipk__budget_charge(struct ipk_chan *c, size_t bytes);
+long long ipk__budget_shed(const struct ipk__budget *b);
 
 /* Deadlines: absolute CLOCK_MONOTONIC ms; IPK_NEVER when timeout < 0. */
 int64_t ipk__now_ms(void);

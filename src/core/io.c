@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #define RX_MIN (64u * 1024)
-#define BATCH_MAX 64 /* messages per writev */
+#define RX_KEEP (1u << 20) /* a bigger buffer is freed once empty */
+#define BATCH_MAX 64       /* messages per writev */
 
 int64_t
 ipk__now_ms(void)
@@ -358,10 +359,20 @@ ipk__stream_send1(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 	return rc < 0 ? rc : 0;
 }
 
+/* Charge what the buffer holds beyond the base to the listener's budget. */
+static int
+rx_charge(struct ipk_chan *c, size_t cap)
+{
+	if (!c->budget)
+		return 0;
+	return ipk__budget_charge(c, cap > RX_MIN ? cap - RX_MIN : 0);
+}
+
 /* Make room for need unread bytes; grows no further than asked. */
 static int
-rx_reserve(struct ipk__rbuf *b, size_t need)
+rx_reserve(struct ipk_chan *c, size_t need)
 {
+	struct ipk__rbuf *b = &c->rx;
 	if (b->off && b->off + need > b->cap) {
 		memmove(b->data, b->data + b->off, b->len);
 		b->off = 0;
@@ -371,6 +382,9 @@ rx_reserve(struct ipk__rbuf *b, size_t need)
 	size_t cap = b->cap ? b->cap : RX_MIN;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	int rc = rx_charge(c, cap);
+	if (rc < 0)
+		return rc;
 	char *d = realloc(b->data, cap);
 	if (!d)
 		return -ENOMEM;
@@ -390,7 +404,7 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 	size_t want = b->len + RX_MIN > need ? need : b->len + RX_MIN;
 	if (want < RX_MIN)
 		want = RX_MIN;
-	int rc = rx_reserve(b, want);
+	int rc = rx_reserve(c, want);
 	if (rc < 0)
 		return rc;
 	for (;;) {
@@ -400,7 +414,8 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 		              : read(c->fd, at, room);
 		if (r >= 0) {
 			if (b->len == 0 && r > 0)
-				c->rx_start = ipk__now_ms(); /* a frame begins */
+				c->rx_start =
+				        ipk__now_ms(); /* a frame begins */
 			b->len += (size_t)r;
 			return r;
 		}
@@ -430,6 +445,11 @@ ipk__rx_take(struct ipk_chan *c, struct ipk_msg *m, size_t skip, size_t len)
 		b->off = 0;
 	/* What is left began no later than now: the next frame's clock. */
 	c->rx_start = b->len ? ipk__now_ms() : 0;
+	if (b->len == 0 && b->cap > RX_KEEP) { /* keep little while idle */
+		free(b->data);
+		memset(b, 0, sizeof(*b));
+		rx_charge(c, 0);
+	}
 	return (ssize_t)len;
 }
 
@@ -475,8 +495,7 @@ ipk__stream_recv_hook(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 			return h->deliver(c, m, len, h->ctx);
 		if (got && raw) {
 			size_t cap = m->len;
-			return ipk__rx_take(c, m, 0,
-			                    len < cap ? len : cap);
+			return ipk__rx_take(c, m, 0, len < cap ? len : cap);
 		}
 		if (got)
 			return ipk__rx_take(c, m, IPK_FRAME_HEADER, len);

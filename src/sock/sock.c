@@ -20,11 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAXCONN 1024   /* default connections a listener keeps at once */
+#define MAXCONN 1024          /* default connections a listener keeps at once */
 #define RXBUDGET (64ll << 20) /* default bytes of partial messages */
 
-const char *const ipk__sock_unix_options[] = {
-        "allow", "uid", "frame", "maxconn", "rxbudget", NULL};
+const char *const ipk__sock_unix_options[] = {"allow",   "uid",      "frame",
+                                              "maxconn", "rxbudget", NULL};
 const char *const ipk__sock_inet_options[] = {"frame", "maxconn", "rxbudget",
                                               NULL};
 
@@ -258,6 +258,12 @@ sock_listen(struct ipk__sock *s, const struct ipk__saddr *a)
 		s->conns->refs = 1;
 		s->conns->max = s->maxconn;
 	}
+	if (rc == 0 && s->type == SOCK_STREAM && s->rxbudget) {
+		struct ipk__budget *b = ipk__budget_new(s->rxbudget);
+		if (b)
+			ipk__budget_join(b, &s->base);
+		rc = b ? 0 : -ENOMEM;
+	}
 	if (rc < 0) {
 		sock_unlink_ours(s);
 		ipk__sock_close(&s->base);
@@ -465,6 +471,12 @@ ipk__sock_shutdown(struct ipk_chan *c)
 	if (shutdown(c->fd, SHUT_WR) < 0)
 		return -errno;
 	return 0;
+}
+
+void
+ipk__sock_stats(const struct ipk_chan *c, struct ipk_stats *st)
+{
+	st->refused = ((const struct ipk__sock *)c)->refused;
 }
 
 void

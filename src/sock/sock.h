@@ -60,13 +60,13 @@ struct ipk__sock {
 	dev_t dev;
 	ino_t ino;
 	struct ipk__credpol pol;
-	int spare;   /* listener: a reserve descriptor for EMFILE */
-	int maxconn; /* listener: connections it keeps at once */
+	int spare;       /* listener: a reserve descriptor for EMFILE */
+	int maxconn;     /* listener: connections it keeps at once */
 	size_t rxbudget; /* listener: ?rxbudget= for partial messages */
 	struct ipk__conns *conns; /* listener's count; accepted: counted in */
 	bool counted;
-	int frame_ms;        /* stream: a started frame must end this soon */
-	struct ipk__fdq fdq; /* unix stream: descriptors not yet delivered */
+	int frame_ms;           /* stream: a started frame must end this soon */
+	struct ipk__fdq fdq;    /* unix stream: descriptors not yet delivered */
 	_Atomic uint32_t drops; /* udp: datagrams the kernel dropped */
 	_Atomic long long refused; /* listener: peers the policy refused */
 };
@@ -99,6 +99,7 @@ int ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b,
 int ipk__sock_accept(struct ipk_chan *l, struct ipk_chan *c, int64_t deadline);
 int ipk__sock_shutdown(struct ipk_chan *c);
 void ipk__sock_close(struct ipk_chan *c);
+void ipk__sock_stats(const struct ipk_chan *c, struct ipk_stats *st);
 /* ?allow=any / ?uid=N into pol (default: our own euid only). */
 int ipk__sock_policy_parse(struct ipk__credpol *pol, const struct ipk_url *u);
 /* SO_PEERCRED of a connected Unix socket into p. */

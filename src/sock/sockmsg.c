@@ -407,10 +407,10 @@ sock_frame_expired(const struct ipk__sock *s)
 static ssize_t
 sock_stream_recv1(struct ipk__sock *s, struct ipk_msg *m, int64_t deadline)
 {
-	ssize_t r = s->family == AF_UNIX
-	                    ? ipk__stream_recv_fds(&s->base, m, deadline,
-	                                           &s->fdq)
-	                    : ipk__stream_recv(&s->base, m, deadline);
+	ssize_t r =
+	        s->family == AF_UNIX
+	                ? ipk__stream_recv_fds(&s->base, m, deadline, &s->fdq)
+	                : ipk__stream_recv(&s->base, m, deadline);
 	if (r >= 0 && m->peer)
 		sock_stream_peer(s, m->peer);
 	return r;

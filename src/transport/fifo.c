@@ -27,6 +27,9 @@ struct fifo_chan {
 	int lock;   /* writer: the flock it holds: 0, LOCK_SH or LOCK_EX */
 	char *tail; /* writer: a big message the deadline cut, from tail_off */
 	size_t tail_len, tail_off;
+	bool discarding; /* listener: throwing bytes away after a bad header */
+	size_t bad_len;  /* the length that header claimed */
+	_Atomic long long discarded; /* bytes thrown away so far */
 };
 
 static const char *const fifo_options[] = {"uid", NULL};
@@ -344,16 +347,71 @@ fifo_reopen(struct fifo_chan *f)
 	return rc;
 }
 
+/* Read and throw away until every writer has closed: 0 then. */
+static int
+fifo_drain(struct fifo_chan *f, int64_t deadline)
+{
+	char buf[PIPE_BUF];
+	for (;;) {
+		ssize_t r = read(f->base.fd, buf, sizeof(buf));
+		if (r > 0) {
+			f->discarded += r;
+			continue;
+		}
+		if (r == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		int rc = ipk__wait(&f->base, f->base.fd, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/*
+ * A header above ?max= (or not a header at all): the shared byte stream
+ * cannot be resynchronised, so what the writers of this moment send is
+ * thrown away until they have all closed; then -EMSGSIZE once, and the
+ * next writer starts clean.  A deadline in between leaves it draining.
+ */
+static ssize_t
+fifo_resync(struct fifo_chan *f, struct ipk_msg *m, int64_t deadline)
+{
+	struct ipk_chan *c = &f->base;
+	if (!f->discarding) {
+		f->discarding = true;
+		f->bad_len = m->len;
+		f->discarded += (long long)c->rx.len;
+		c->rx.len = c->rx.off = 0;
+		c->big.len = c->big.total = 0;
+		c->broken = 0;
+	}
+	int rc = fifo_drain(f, deadline);
+	if (rc == 0)
+		rc = fifo_reopen(f);
+	if (rc < 0)
+		return ipk__is_wait_end(rc) ? rc : (c->broken = rc);
+	f->discarding = false;
+	m->len = f->bad_len;
+	return -EMSGSIZE;
+}
+
 static ssize_t
 fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 {
 	struct fifo_chan *f = (struct fifo_chan *)c;
 	if (f->writer)
 		return -ENOTSUP;
+	if (f->discarding)
+		return fifo_resync(f, m, deadline);
 	for (;;) {
 		ssize_t r = (c->flags & IPK__RAW)
 		                    ? ipk__stream_recv(c, m, deadline)
 		                    : ipk__chunk_recv(c, m, deadline);
+		if (r == -EMSGSIZE && c->broken)
+			return fifo_resync(f, m, deadline);
 		if ((r != -EPIPE && r != -ECONNRESET) || c->broken)
 			return r;
 		int rc = fifo_reopen(f);
@@ -366,6 +424,12 @@ fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 		if (rc < 0)
 			return rc;
 	}
+}
+
+static void
+fifo_stats(const struct ipk_chan *c, struct ipk_stats *st)
+{
+	st->discarded = ((const struct fifo_chan *)c)->discarded;
 }
 
 static void
@@ -395,5 +459,6 @@ const struct ipk_transport ipk__fifo = {
         .send = fifo_send,
         .recv = fifo_recv,
         .send_batch = fifo_send_batch,
+        .stats = fifo_stats,
         .close = fifo_close,
 };

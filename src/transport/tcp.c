@@ -21,5 +21,6 @@ const struct ipk_transport ipk__tcp = {
         .recv = ipk__sock_stream_recv,
         .send_batch = ipk__stream_send,
         .name = ipk__sock_name,
+        .stats = ipk__sock_stats,
         .close = ipk__sock_close,
 };

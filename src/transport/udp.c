@@ -20,5 +20,6 @@ const struct ipk_transport ipk__udp = {
         .send_batch = ipk__sock_dgram_batch,
         .drops = ipk__sock_drops,
         .name = ipk__sock_name,
+        .stats = ipk__sock_stats,
         .close = ipk__sock_close,
 };

@@ -24,5 +24,6 @@ const struct ipk_transport ipk__unix = {
         .recv = ipk__sock_stream_recv,
         .send_batch = ipk__stream_send,
         .name = ipk__sock_name,
+        .stats = ipk__sock_stats,
         .close = ipk__sock_close,
 };

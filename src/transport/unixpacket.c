@@ -23,5 +23,6 @@ const struct ipk_transport ipk__unixpacket = {
         .recv = ipk__sock_dgram_recv,
         .send_batch = ipk__sock_dgram_batch,
         .name = ipk__sock_name,
+        .stats = ipk__sock_stats,
         .close = ipk__sock_close,
 };
