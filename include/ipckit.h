@@ -3,6 +3,14 @@
  * classic Linux IPC mechanism.  An endpoint is a URL ("fifo:/run/x",
  * "mq:/orders", "tcp://127.0.0.1:9000"); a channel moves whole messages.
  * Every function that can fail returns a negative errno value.
+ *
+ * Threads: one thread may send while another receives on the same
+ * channel, on every transport.  Two threads sending (or two receiving)
+ * at once on one channel need a lock of the caller's; ipk_close must not
+ * race with anything on that channel.  Different channels are
+ * independent.  Every blocking call takes a timeout in ms (-1 forever,
+ * 0 never blocks: -EAGAIN) and ends early with -ECANCELED when the
+ * channel's cancel descriptor is readable (ipk_set_cancel).
  */
 #ifndef IPCKIT_H
 #define IPCKIT_H
@@ -84,7 +92,11 @@ IPK_API int ipk_dial(const char *url, ipk_chan **out);
 
 /*
  * ipk_accept - take the next connection of a listening channel.  Blocks
- * up to timeout_ms.  -ENOTSUP on mechanisms without connections.
+ * up to timeout_ms, and returns by then (-ETIMEDOUT) however many peers
+ * it refuses meanwhile: peers the credential policy does not allow and
+ * connections beyond ?maxconn= are closed at once and counted in
+ * ipk_stats().refused.  -ENOTSUP on mechanisms without connections.
+ * The connection takes the listener's cancel descriptor and ?rxbudget=.
  */
 IPK_API int ipk_accept(ipk_chan *listener, ipk_chan **out, int timeout_ms);
 
@@ -99,18 +111,33 @@ IPK_API int ipk_pair(const char *url, ipk_chan **a, ipk_chan **b);
  * ipk_send - send one whole message of len bytes.  Blocks up to
  * timeout_ms (-1 forever, 0 never).  Returns 0 or: -EMSGSIZE (too big
  * for the channel; nothing sent), -ETIMEDOUT / -EAGAIN (nothing sent),
- * -EPIPE (the peer is gone), -ENOTSUP (this end cannot send).  A message
+ * -EPIPE (the peer is gone), -ENOTSUP (this end cannot send),
+ * -ECANCELED (the cancel descriptor is readable).  A message
  * the kernel took only part of before the deadline is finished by the
  * next send or by ipk_close: a peer never sees part of a message.
  */
 IPK_API int ipk_send(ipk_chan *ch, const void *buf, size_t len, int timeout_ms);
 
 /*
- * ipk_recv - receive one whole message into buf.  Blocks up to
- * timeout_ms.  Returns its length, or: -EMSGSIZE (cap is too small; the
- * message stays for a bigger buffer, or, when it is above the channel's
- * maximum, the channel is closed), -ETIMEDOUT, -EPIPE (the peer is gone),
- * -ECONNRESET (the peer went away in the middle of a message).
+ * ipk_recv - receive one whole message into buf (NULL with cap 0 is
+ * fine for empty messages).  Blocks up to timeout_ms.  Returns its
+ * length, or:
+ * -EMSGSIZE    cap is too small: the message stays for a bigger buffer.
+ *              Or the peer announced more than ?max=: nothing is
+ *              allocated for it; a connection is then closed (-EPIPE
+ *              after), while a fifo listener throws away what the writers
+ *              of that moment send until they have all closed, returns
+ *              -EMSGSIZE once (bytes counted in ipk_stats().discarded),
+ *              and goes on with the next writer.
+ * -ETIMEDOUT, -EAGAIN (timeout 0), -ECANCELED (cancel descriptor).
+ * -EPIPE       the peer is gone (between messages).
+ * -ECONNRESET  the peer went away in the middle of a message, or (unix,
+ *              tcp) one message took longer than ?frame= ms from its first
+ *              byte (default 10000, plus 1000 per MiB it announces): the
+ *              connection is closed.  A fifo listener goes on after it.
+ * -ENOBUFS     a connection of a stream listener dropped because the
+ *              listener's ?rxbudget= (default 64 MiB) of partly received
+ *              messages ran out and it held the most; close it.
  */
 IPK_API ssize_t ipk_recv(ipk_chan *ch, void *buf, size_t cap, int timeout_ms);
 
