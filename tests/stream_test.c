@@ -434,12 +434,22 @@ partial_ok(const char *buf, size_t i)
 	return th_check(buf, len, (unsigned)i);
 }
 
+/*
+ * 4 KiB socket buffers.  TCP's receive buffer stays above twice the
+ * loopback MSS (64 KiB): a window below half an MSS stalls the sender on
+ * its persist timer (silly-window avoidance), hundreds of ms per write.
+ */
 static void
 small_buffers(int fd)
 {
-	int v = 4096;
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	int snd = 4096, rcv = 4096;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family != AF_UNIX)
+		rcv = 128 << 10;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 }
 
 /* shared[0]: sends that ran out of time; shared[1]: the last one went. */
