@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -355,6 +356,192 @@ Test(fifo, x03_big_writer_killed_then_new_writer)
 	}
 	free(buf);
 	expect_exit(w, 10000, 0, "new writer");
+	ipk_close(l);
+}
+
+/*
+ * An ipckit writer killed while it sends a 1 MiB message the listener is
+ * not reading yet: the cut message is -ECONNRESET once, then the next
+ * writer's messages arrive whole.
+ */
+#define MIB (1u << 20)
+
+static int
+mib_writer(void *arg)
+{
+	struct peer *p = arg;
+	ipk_chan *w;
+	CK(ipk_dial(p->url, &w) == 0);
+	char *buf = malloc(MIB);
+	CK(buf);
+	CK(th_put(p->sync[1], 'd') == 0);
+	ipk_send(w, buf, msg_make(buf, 0xdead, MIB), -1);
+	return 1; /* killed before: the listener does not read */
+}
+
+/* Bytes waiting in the FIFO of listener l. */
+static int
+fifo_unread(const ipk_chan *l)
+{
+	int n = -1;
+	cr_assert_eq(ioctl(ipk_fd(l), FIONREAD, &n), 0);
+	return n;
+}
+
+Test(fifo, x03_writer_killed_sending_1mib)
+{
+	struct peer p = {.path = fresh_path("torn-mib"), .n = 20, .id = 7000};
+	p.url = url_of(p.path, NULL);
+	peer_pipes(&p);
+	int base = th_fd_count();
+	ipk_chan *l = listen_ok(p.url);
+	pid_t w = spawn(mib_writer, &p);
+	cr_assert_eq(th_get(p.sync[0], 5000 * th_mult()), 'd');
+	long long end = th_now_ms() + 5000 * th_mult();
+	while (fifo_unread(l) < 32768 && th_now_ms() < end)
+		usleep(1000);
+	cr_assert_geq(fifo_unread(l), 32768, "the writer wrote little");
+	kill(w, SIGKILL);
+	expect_exit(w, 5000, 128 + SIGKILL, "killed writer");
+	char *buf = malloc(MIB + 1);
+	cr_assert_not_null(buf);
+	ssize_t r = ipk_recv(l, buf, MIB + 1, 5000 * th_mult());
+	cr_assert_neq(r, (ssize_t)MIB, "a cut message was delivered whole");
+	cr_assert_eq(r, -ECONNRESET, "cut message: %zd (%s)", r,
+	             ipk_strerror((int)r));
+	expect_idle(l, 200); /* once */
+	expect_exit(spawn(plain_writer, &p), 10000, 0, "next writer");
+	for (int i = 0; i < p.n; i++)
+		expect_msg(l, p.id + (uint32_t)i, plain_len(i), 5000);
+	expect_idle(l, 0);
+	free(buf);
+	ipk_close(l);
+	cr_assert(!exists(p.path));
+	cr_assert_eq(th_fd_count(), base, "descriptors leaked");
+}
+
+/* ---- A header the listener must refuse (above ?max=) ----------------- */
+
+#define BAD_CLAIM 0x00100000u
+#define BAD_JUNK 1000
+#define BAD_LATE 50
+
+/* Opens the FIFO raw; n > 0: writes the bad header and junk, else waits
+ * for 'w' and writes BAD_LATE bytes; then waits for 'c' and closes. */
+static int
+raw_fifo_writer(void *arg)
+{
+	struct peer *p = arg;
+	int fd = open(p->path, O_WRONLY | O_CLOEXEC);
+	CK(fd >= 0);
+	CK(th_put(p->sync[1], 'o') == 0);
+	static char junk[4 + BAD_JUNK];
+	memset(junk, 'j', sizeof(junk));
+	if (p->n) {
+		uint32_t be = htonl(BAD_CLAIM);
+		memcpy(junk, &be, 4);
+		CK(write(fd, junk, sizeof(junk)) == (ssize_t)sizeof(junk));
+	} else {
+		CK(th_get(p->go[0], 10000) == 'w');
+		CK(write(fd, junk, BAD_LATE) == BAD_LATE);
+	}
+	CK(th_get(p->go[0], 10000) == 'c');
+	close(fd);
+	return 0;
+}
+
+static long long
+discarded(const ipk_chan *l)
+{
+	struct ipk_stats st;
+	cr_assert_eq(ipk_stats(l, &st), 0);
+	return st.discarded;
+}
+
+Test(fifo, bad_header_discarded_until_writers_close)
+{
+	const char *path = fresh_path("badhdr");
+	int base = th_fd_count();
+	ipk_chan *l = listen_ok(url_of(path, "?max=1024"));
+	/* Two raw writers: A sends the bad header, B is open at that moment. */
+	struct peer a = {.path = path, .n = 1}, b = {.path = path, .n = 0};
+	peer_pipes(&a);
+	peer_pipes(&b);
+	pid_t pb = spawn(raw_fifo_writer, &b);
+	cr_assert_eq(th_get(b.sync[0], 5000 * th_mult()), 'o');
+	pid_t pa = spawn(raw_fifo_writer, &a);
+	cr_assert_eq(th_get(a.sync[0], 5000 * th_mult()), 'o');
+	char buf[2048];
+	/* While a writer of that moment is open, the listener discards. */
+	ssize_t r = ipk_recv(l, buf, sizeof(buf), 300);
+	cr_assert_eq(r, -ETIMEDOUT, "A open: %zd (%s)", r,
+	             ipk_strerror((int)r));
+	cr_assert_eq(th_put(a.go[1], 'c'), 0);
+	expect_exit(pa, 5000, 0, "writer A");
+	r = ipk_recv(l, buf, sizeof(buf), 300);
+	cr_assert_eq(r, -ETIMEDOUT, "B still open: %zd (%s)", r,
+	             ipk_strerror((int)r));
+	cr_assert_eq(th_put(b.go[1], 'w'), 0);
+	cr_assert_eq(th_put(b.go[1], 'c'), 0);
+	expect_exit(pb, 5000, 0, "writer B");
+	/* All of them closed: -EMSGSIZE exactly once. */
+	r = ipk_recv(l, buf, sizeof(buf), 5000 * th_mult());
+	cr_assert_eq(r, -EMSGSIZE, "after the writers: %zd (%s)", r,
+	             ipk_strerror((int)r));
+	cr_assert_eq(discarded(l), 4 + BAD_JUNK + BAD_LATE, "discarded %lld",
+	             discarded(l));
+	expect_idle(l, 200);
+	cr_assert(is_fifo(path), "the FIFO went away");
+	/* Not broken: the next writer is heard whole. */
+	struct peer q = {.url = url_of(path, "?max=1024"), .n = 5, .id = 300};
+	expect_exit(spawn(plain_writer, &q), 10000, 0, "next writer");
+	for (int i = 0; i < q.n; i++) {
+		r = ipk_recv(l, buf, sizeof(buf), 5000 * th_mult());
+		cr_assert_eq(r, (ssize_t)plain_len(i), "message %d: %zd (%s)",
+		             i, r, ipk_strerror((int)r));
+		cr_assert_eq(msg_seq(buf, (size_t)r), q.id + (uint32_t)i);
+	}
+	expect_idle(l, 0);
+	cr_assert_eq(discarded(l), 4 + BAD_JUNK + BAD_LATE);
+	int *ends[] = {a.sync, a.go, b.sync, b.go};
+	for (int i = 0; i < 4; i++) {
+		close(ends[i][0]);
+		close(ends[i][1]);
+	}
+	ipk_close(l);
+	cr_assert(!exists(path));
+	cr_assert_eq(th_fd_count(), base, "descriptors leaked");
+}
+
+/* ---- 0-byte messages, also into a NULL buffer ------------------------ */
+
+Test(fifo, zero_length_into_null_buffer)
+{
+	const char *path = fresh_path("zero");
+	ipk_chan *l = listen_ok(url_of(path, NULL));
+	ipk_chan *w = dial_ok(url_of(path, NULL));
+	cr_assert_eq(ipk_send(w, "", 0, 1000), 0);
+	cr_assert_eq(ipk_send(w, "after", 5, 1000), 0);
+	cr_assert_eq(ipk_recv(l, NULL, 0, 1000), 0, "0-byte into NULL");
+	char buf[8];
+	cr_assert_eq(ipk_recv(l, buf, sizeof(buf), 1000), 5);
+	/* A NULL buffer with cap 0 is -EMSGSIZE for a real message. */
+	cr_assert_eq(ipk_send(w, "x", 1, 1000), 0);
+	cr_assert_eq(ipk_recv(l, NULL, 0, 1000), -EMSGSIZE);
+	cr_assert_eq(ipk_recv(l, buf, sizeof(buf), 1000), 1);
+	ipk_close(w);
+	ipk_close(l);
+}
+
+Test(fifo, zero_length_send_from_null_buffer)
+{
+	const char *path = fresh_path("zero-null");
+	ipk_chan *l = listen_ok(url_of(path, NULL));
+	ipk_chan *w = dial_ok(url_of(path, NULL));
+	cr_assert_eq(ipk_send(w, NULL, 0, 1000), 0);
+	char buf[8];
+	cr_assert_eq(ipk_recv(l, buf, sizeof(buf), 1000), 0);
+	ipk_close(w);
 	ipk_close(l);
 }
 

@@ -766,3 +766,38 @@ Test(pipe, fd_count_back_to_baseline)
 	cr_assert_eq(ipk_pair("pipe:/x", &rd, &wr), -EINVAL);
 	cr_assert_eq(th_fd_count(), base);
 }
+
+/* A 0-byte message into a NULL buffer of cap 0 (memcpy(NULL) was UB). */
+Test(pipe, zero_length_into_null_buffer)
+{
+	ipk_chan *rd, *wr;
+	make_pair("pipe:", &rd, &wr);
+	cr_assert_eq(ipk_send(wr, "", 0, 1000), 0);
+	cr_assert_eq(ipk_send(wr, "x", 1, 1000), 0);
+	cr_assert_eq(ipk_recv(rd, NULL, 0, 1000), 0);
+	cr_assert_eq(ipk_recv(rd, NULL, 0, 1000), -EMSGSIZE,
+	             "a 1-byte message into cap 0");
+	char buf[4];
+	cr_assert_eq(ipk_recv(rd, buf, sizeof(buf), 1000), 1);
+	struct ipk_msg m = {.buf = NULL, .len = 0};
+	cr_assert_eq(ipk_send(wr, "", 0, 1000), 0);
+	cr_assert_eq(ipk_recvmsg(rd, &m, 1000), 0);
+	cr_assert_eq(m.len, 0);
+	ipk_close(rd);
+	ipk_close(wr);
+}
+
+Test(pipe, zero_length_send_from_null_buffer)
+{
+	ipk_chan *rd, *wr;
+	make_pair("pipe:", &rd, &wr);
+	cr_assert_eq(ipk_send(wr, NULL, 0, 1000), 0);
+	struct iovec v[2] = {{NULL, 0}, {"ab", 2}};
+	cr_assert_eq(ipk_send_batch(wr, v, 2, 1000), 2);
+	char buf[4];
+	cr_assert_eq(ipk_recv(rd, buf, sizeof(buf), 1000), 0);
+	cr_assert_eq(ipk_recv(rd, NULL, 0, 1000), 0);
+	cr_assert_eq(ipk_recv(rd, buf, sizeof(buf), 1000), 2);
+	ipk_close(rd);
+	ipk_close(wr);
+}

@@ -636,3 +636,94 @@ Test(uds06, random_abstract_name_by_default)
 	ipk_close(a);
 	ipk_close(b);
 }
+
+/* A 0-byte message into a NULL buffer of cap 0, on a pair and a connection. */
+static void
+zero_into_null(ipk_chan *rx, ipk_chan *tx)
+{
+	cr_assert_eq(ipk_send(tx, "", 0, WAIT), 0);
+	cr_assert_eq(ipk_send(tx, "x", 1, WAIT), 0);
+	cr_assert_eq(ipk_send(tx, NULL, 0, WAIT), 0);
+	cr_expect_eq(ipk_recv(rx, NULL, 0, WAIT), 0);
+	cr_expect_eq(ipk_recv(rx, NULL, 0, WAIT), -EMSGSIZE, "1 byte, cap 0");
+	char buf[4];
+	cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), WAIT), 1);
+	cr_expect_eq(ipk_recv(rx, NULL, 0, WAIT), 0, "sent from NULL");
+	int fds[2];
+	struct ipk_msg m = {.fds = fds, .nfds = 2};
+	cr_assert_eq(ipk_send(tx, "", 0, WAIT), 0);
+	cr_expect_eq(ipk_recvmsg(rx, &m, WAIT), 0);
+	cr_expect_eq(m.nfds, 0);
+}
+
+Test(unix, zero_length_into_null_buffer)
+{
+	ipk_chan *a, *b;
+	cr_assert_eq(ipk_pair("unix:", &a, &b), 0);
+	zero_into_null(a, b);
+	ipk_close(a);
+	ipk_close(b);
+	const char *u = mkurl("unix", th_path("zero"), "");
+	ipk_chan *l, *d, *c;
+	cr_assert_eq(ipk_listen(u, &l), 0);
+	cr_assert_eq(ipk_dial(u, &d), 0);
+	cr_assert_eq(ipk_accept(l, &c, WAIT), 0);
+	zero_into_null(c, d);
+	zero_into_null(d, c);
+	ipk_close(c);
+	ipk_close(d);
+	ipk_close(l);
+}
+
+/* --- ?mode= on the socket file is exact whatever the umask --- */
+
+static mode_t
+sock_mode(const char *scheme, const char *query, mode_t mask)
+{
+	const char *p = th_path("mode");
+	char u[300];
+	snprintf(u, sizeof(u), "%s:%s%s", scheme, p, query);
+	mode_t old = umask(mask);
+	ipk_chan *l = NULL;
+	int rc = ipk_listen(u, &l);
+	umask(old);
+	cr_assert_eq(rc, 0, "%s: %s", u, ipk_strerror(rc));
+	struct stat st;
+	cr_assert_eq(lstat(p, &st), 0, "%s: %s", p, strerror(errno));
+	cr_assert(S_ISSOCK(st.st_mode));
+	cr_assert_eq(umask(old), old, "the library changed the umask");
+	ipk_close(l);
+	return st.st_mode & 07777;
+}
+
+static void
+mode_exact(const char *scheme)
+{
+	static const mode_t masks[] = {022, 077, 0};
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		mode_t m = sock_mode(scheme, "?mode=0660", masks[i]);
+		cr_expect_eq(m, 0660, "%s ?mode=0660 umask %03o: %04o", scheme,
+		             masks[i], m);
+		m = sock_mode(scheme, "", masks[i]);
+		cr_expect_eq(m, 0600, "%s default, umask %03o: %04o", scheme,
+		             masks[i], m);
+		m = sock_mode(scheme, "?mode=0640", masks[i]);
+		cr_expect_eq(m, 0640, "%s ?mode=0640 umask %03o: %04o", scheme,
+		             masks[i], m);
+	}
+}
+
+Test(uds03, mode_option_exact_whatever_the_umask_unix)
+{
+	mode_exact("unix");
+}
+
+Test(uds03, mode_option_exact_whatever_the_umask_unixpacket)
+{
+	mode_exact("unixpacket");
+}
+
+Test(uds03, mode_option_exact_whatever_the_umask_unixgram)
+{
+	mode_exact("unixgram");
+}
