@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""seeds.py - writes the seed inputs of tests/fuzz/corpus/<target>/.
+
+Run from anywhere; files are named seed-*.  Crash reproducers that
+libFuzzer finds are committed beside them under their own names
+(crash-<sha1>), so the replay tests keep checking them.
+"""
+import os
+import struct
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def put(target, name, data):
+    d = os.path.join(HERE, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+URLS = {
+    "pipe": "pipe:", "pipe-atomic": "pipe:?atomic",
+    "fifo-path": "fifo:/run/x?mode=0600&max=65536&keep",
+    "fifo-name": "fifo:demo?timeout=5000",
+    "sysvmsg": "sysvmsg:0x1234?type=7&mode=0640",
+    "mq": "mq:/orders?prio=3&depth=10&max=8192",
+    "unix-path": "unix:/tmp/s.sock?allow=any",
+    "unix-abstract": "unix:@name?uid=1000",
+    "unix-random": "unix:@",
+    "unixgram": "unixgram:/tmp/g.sock?raw",
+    "unixpacket": "unixpacket:@pkt?max=1",
+    "tcp4": "tcp://127.0.0.1:9000?timeout=-1",
+    "tcp6": "tcp://[::1]:0?raw=1",
+    "tcp-noport": "tcp://:9000?keep=0",
+    "udp": "udp://0.0.0.0:53",
+    "redis": "redis://localhost:6379/0",
+    "bad-dup": "pipe:?max=1&max=2",
+    "bad-empty-key": "pipe:?=1&&",
+    "bad-scheme": "PIPE:",
+    "bad-num": "mq:/q?max=0x1ffffffff&timeout=99999999999999999999",
+    "many-options": "pipe:?" + "&".join("k%d=%d" % (i, i) for i in range(17)),
+}
+for name, url in URLS.items():
+    put("url", name, url)
+
+
+def frame(payload):
+    return struct.pack(">I", len(payload)) + payload
+
+
+# Control byte: bits 0-2 ?max= (0 1 4 16 100 4096 65536 16M), 3 raw,
+# 4 unix: instead of pipe:, 5-7 buffer (0 1 3 16 100 4096 65536 70000).
+def ctl(maxi, capi, raw=False, unix=False):
+    return bytes([maxi | (8 if raw else 0) | (16 if unix else 0) | capi << 5])
+
+
+put("stream", "empty", ctl(7, 7))
+put("stream", "frames", ctl(7, 7) + frame(b"hello") + frame(b"") + frame(b"x" * 300))
+put("stream", "frames-unix", ctl(7, 7, unix=True) + frame(b"hello") + frame(b"world"))
+put("stream", "small-buffer", ctl(7, 2) + frame(b"too big for three"))
+put("stream", "over-max", ctl(4, 7) + frame(b"y" * 101))
+put("stream", "torn-header", ctl(7, 7) + frame(b"a") + b"\x00\x00")
+put("stream", "torn-body", ctl(7, 7) + struct.pack(">I", 50) + b"short")
+put("stream", "claims-4gib", ctl(7, 7) + b"\xff\xff\xff\xff" + b"z" * 64)
+put("stream", "claims-max", ctl(6, 7) + struct.pack(">I", 65536) + b"q" * 1000)
+put("stream", "raw", ctl(0, 3, raw=True) + b"plain bytes for cat and nc")
+put("stream", "raw-unix", ctl(0, 4, raw=True, unix=True) + b"line one\nline two\n")
+put("stream", "big", ctl(6, 6) + frame(b"B" * 60000))
+
+PIPE_BUF = 4096
+CHUNK_MAX = PIPE_BUF - 8
+
+
+def chunks(payload, first=True):
+    out, off = b"", 0
+    while off < len(payload):
+        n = min(CHUNK_MAX, len(payload) - off)
+        w0 = 0x80000000 | (0x40000000 if off == 0 and first else 0) | n
+        out += struct.pack(">II", w0, len(payload) - off - n) + payload[off:off + n]
+        off += n
+    return out
+
+
+# Control byte: bits 0-2 ?max= (0 100 4096 4097 8192 65536 1M 16M),
+# 5-7 buffer (0 1 16 4096 4097 8192 65536 70000).
+def cctl(maxi, capi):
+    return bytes([maxi | capi << 5])
+
+
+msg = bytes(range(256)) * 40  # 10240 bytes: three chunks
+put("chunk", "empty", cctl(7, 7))
+put("chunk", "one", cctl(7, 7) + chunks(msg))
+put("chunk", "two", cctl(7, 7) + chunks(msg) + chunks(b"m" * 5000))
+put("chunk", "mixed-frames", cctl(7, 7) + frame(b"small") + chunks(msg) + frame(b"after"))
+put("chunk", "cut", cctl(7, 7) + chunks(msg)[:4096] + chunks(b"n" * 4200))
+put("chunk", "cut-then-frame", cctl(7, 7) + chunks(msg)[:4096] + frame(b"next"))
+put("chunk", "orphan-tail", cctl(7, 7) + chunks(msg)[4096:] + frame(b"ok"))
+put("chunk", "over-max", cctl(5, 7) + chunks(b"o" * 70000)[:8192])
+put("chunk", "small-buffer", cctl(7, 4) + chunks(msg))
+put("chunk", "chunk-too-long", cctl(7, 7) + struct.pack(">II", 0xC0000000 | 5000, 0) + b"c" * 5000)
+put("chunk", "rest-4gib", cctl(7, 7) + struct.pack(">II", 0xC0000000 | 10, 0xffffffff) + b"r" * 10)
+put("chunk", "eof-mid", cctl(7, 7) + chunks(msg)[:5000])
