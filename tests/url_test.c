@@ -122,3 +122,66 @@ Test(url, strerror_covers_everything)
 	cr_assert_not_null(ipk_strerror(-100000));
 	cr_assert_not_null(ipk_strerror(100000));
 }
+
+/* Ports out of 0..65535 or not numbers: -EINVAL at once, for both calls. */
+Test(url, ports_checked_tcp_udp)
+{
+	static const char *const ports[] = {
+	        "99999", "65536", "-1",   "80x",        "",
+	        "+80",   " 80",   "0x50", "4294967377", /* 2^32 + 81: must not
+	                                                   wrap to 81 */
+	};
+	static const char *const schemes[] = {"tcp", "udp"};
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+			char u[128];
+			snprintf(u, sizeof(u), "%s://127.0.0.1:%s?timeout=5000",
+			         schemes[s], ports[i]);
+			ipk_chan *c = NULL;
+			long long t0 = th_now_ms();
+			int rc = ipk_dial(u, &c);
+			cr_expect_eq(rc, -EINVAL, "dial %s: %s", u,
+			             ipk_strerror(rc));
+			cr_expect_lt(th_now_ms() - t0, 1000, "dial %s waited",
+			             u);
+			cr_expect_null(c);
+			snprintf(u, sizeof(u), "%s://127.0.0.1:%s", schemes[s],
+			         ports[i]);
+			rc = ipk_listen(u, &c);
+			cr_expect_eq(rc, -EINVAL, "listen %s: %s", u,
+			             ipk_strerror(rc));
+			cr_expect_null(c);
+			ipk_close(c);
+			cr_expect_eq(ipk_url_check(u, NULL, 0), -EINVAL, "%s",
+			             u);
+		}
+}
+
+Test(url, port_bounds_accepted)
+{
+	ipk_chan *l = NULL;
+	cr_assert_eq(ipk_listen("tcp://127.0.0.1:0", &l), 0);
+	ipk_close(l);
+	cr_expect_eq(ipk_url_check("tcp://127.0.0.1:65535", NULL, 0), 0);
+	cr_expect_eq(ipk_url_check("udp://127.0.0.1:0", NULL, 0), 0);
+}
+
+Test(url, unresolvable_host_is_enxio)
+{
+	static const char *const urls[] = {
+	        "tcp://no-such-host.invalid:80",
+	        "udp://no-such-host.invalid:80",
+	};
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		ipk_chan *c = NULL;
+		char u[128];
+		snprintf(u, sizeof(u), "%s?timeout=0", urls[i]);
+		int rc = ipk_dial(u, &c);
+		cr_expect_eq(rc, -ENXIO, "dial %s: %s", u, ipk_strerror(rc));
+		cr_expect_null(c);
+		rc = ipk_listen(urls[i], &c);
+		cr_expect_eq(rc, -ENXIO, "listen %s: %s", urls[i],
+		             ipk_strerror(rc));
+		cr_expect_null(c);
+	}
+}
