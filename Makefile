@@ -13,9 +13,9 @@ release:
 	cmake --build build-release -j$(JOBS)
 
 # Installs what the suite needs on a fresh Debian box, then builds and runs
-# every test through CTest.
+# every test through CTest (IPK_TESTS=ON: without Criterion, an error).
 test: deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B $(BUILD) -DIPK_TESTS=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
@@ -23,7 +23,8 @@ deps:
 	@sh scripts/deps.sh
 
 clean:
-	rm -rf build build-release build-asan build-werror
+	rm -rf build build-release build-asan build-werror build-tsan build-fuzz
 
 format:
-	clang-format -i include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h tests/*.c tests/*.h examples/*.c bench/*.h
+	clang-format -i include/*.h src/*/*.c src/*/*.h cli/*.c cli/*.h \
+		tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h examples/*.c bench/*.h

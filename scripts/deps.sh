@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the build and test dependencies that a fresh Debian box lacks:
 # Criterion for the suites; socat, netcat, ipcmk/ipcs (util-linux),
-# python3-sysv-ipc, iproute2 and setpriv as real peers for interop tests.
+# python3-sysv-ipc, iproute2 and setpriv as real peers for interop tests;
+# groff, with which the install test renders the manual pages.
 set -e
 need=""
 pkg-config --exists criterion 2>/dev/null || need="$need libcriterion-dev"
@@ -10,6 +11,7 @@ command -v socat >/dev/null 2>&1 || need="$need socat"
 command -v nc >/dev/null 2>&1 || need="$need netcat-openbsd"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
+command -v groff >/dev/null 2>&1 || need="$need groff-base"
 /usr/bin/python3 -c 'import sysv_ipc' 2>/dev/null || need="$need python3-sysv-ipc"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
