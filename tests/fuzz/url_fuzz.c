@@ -2,7 +2,8 @@
  * url_fuzz.c - the URL parser (src/core/url.c) and what reads its result:
  * the option getters, the transport table, the SO_PEERCRED policy and the
  * socket address parsers.  Only parsing: no input reaches a call that
- * creates an object or asks a resolver (see url_addr).
+ * creates an object or asks a resolver (see url_addr).  The public
+ * ipk_url_check must agree with the parser and fill its reason safely.
  */
 #include "fuzz.h"
 
@@ -107,6 +108,25 @@ url_addr(const struct ipk_url *u)
 	}
 }
 
+/* The reason fits any buffer; a URL the parser refuses is never valid. */
+static void
+url_check(const char *text, size_t wsize, int parsed)
+{
+	char why[72];
+	memset(why, 'Z', sizeof(why));
+	int rc = ipk_url_check(text, wsize ? why : NULL, wsize);
+	FUZZ_ASSERT(rc == 0 || rc == -EINVAL || rc == -EPROTONOSUPPORT);
+	FUZZ_ASSERT(parsed == 0 || rc < 0);
+	for (size_t i = wsize; i < sizeof(why); i++)
+		FUZZ_ASSERT(why[i] == 'Z');
+	if (wsize)
+		FUZZ_ASSERT(memchr(why, '\0', wsize) != NULL);
+	if (rc < 0 && wsize > 1)
+		FUZZ_ASSERT(why[0] != '\0');
+	if (rc == 0 && wsize)
+		FUZZ_ASSERT(why[0] == '\0');
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -127,6 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			url_addr(&u);
 		ipk__url_free(&u);
 	}
+	url_check(text, size % 65, rc);
 	free(text);
 	return 0;
 }
