@@ -105,6 +105,7 @@ long long ipk__budget_shed(const struct ipk__budget *b);
 
 /* Deadlines: absolute CLOCK_MONOTONIC ms; IPK_NEVER when timeout < 0. */
 int64_t ipk__now_ms(void);
+int64_t ipk__now_ns(void);
 int64_t ipk__deadline(int timeout_ms);
 int ipk__remaining(int64_t deadline); /* for poll: -1 never, 0 passed */
 
@@ -193,6 +194,12 @@ void ipk__stream_free(struct ipk_chan *c);
  * Writes the full path to out; -ENAMETOOLONG, -EPERM (unsafe dir).
  */
 int ipk__runtime_path(const char *name, char *out, size_t size);
+
+/*
+ * A POSIX IPC name (mq, shm, sem): one leading slash and no other, not
+ * "/", "/." or "/..", at most maxlen bytes after the slash.
+ */
+int ipk__posix_name(const char *name, size_t maxlen);
 
 /* Owner-only checks on an open object: -EPERM when not ours or too open. */
 int ipk__check_owner(const struct stat *st, mode_t want);

@@ -63,3 +63,12 @@ ipk__runtime_path(const char *name, char *out, size_t size)
 		return -ENAMETOOLONG;
 	return 0;
 }
+
+int
+ipk__posix_name(const char *name, size_t maxlen)
+{
+	if (name[0] != '/' || name[1] == '\0' || strchr(name + 1, '/') ||
+	    strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
+		return -EINVAL;
+	return strlen(name + 1) > maxlen ? -ENAMETOOLONG : 0;
+}

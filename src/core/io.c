@@ -29,6 +29,14 @@ ipk__now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t
+ipk__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Timeout 0 maps to deadline 0 ("now"), which ipk__wait reports as EAGAIN. */
 int64_t
 ipk__deadline(int timeout_ms)

@@ -10,10 +10,12 @@ extern const struct ipk_transport ipk__pipe, ipk__fifo;
 extern const struct ipk_transport ipk__sysvmsg, ipk__mq;
 extern const struct ipk_transport ipk__unix, ipk__unixpacket, ipk__unixgram;
 extern const struct ipk_transport ipk__tcp, ipk__udp;
+extern const struct ipk_transport ipk__shm;
 
 const struct ipk_transport *const ipk__transports[] = {
-        &ipk__pipe,       &ipk__fifo,     &ipk__sysvmsg, &ipk__mq,  &ipk__unix,
-        &ipk__unixpacket, &ipk__unixgram, &ipk__tcp,     &ipk__udp, NULL,
+        &ipk__pipe, &ipk__fifo,       &ipk__sysvmsg,  &ipk__mq,
+        &ipk__unix, &ipk__unixpacket, &ipk__unixgram, &ipk__tcp,
+        &ipk__udp,  &ipk__shm,        NULL,
 };
 
 const struct ipk_transport *

@@ -35,16 +35,6 @@ struct pmq_chan {
 static const char *const pmq_options[] = {"depth", "msgsize", "prio", "share",
                                           NULL};
 
-/* One leading slash and no other, not "/", "/." or "/..", NAME_MAX. */
-static int
-pmq_name_check(const char *name)
-{
-	if (name[0] != '/' || name[1] == '\0' || strchr(name + 1, '/') ||
-	    strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
-		return -EINVAL;
-	return strlen(name + 1) > NAME_MAX ? -ENAMETOOLONG : 0;
-}
-
 static int
 pmq_parse(struct pmq_chan *q, const struct ipk_url *u)
 {
@@ -53,7 +43,7 @@ pmq_parse(struct pmq_chan *q, const struct ipk_url *u)
 	if (ipk__url_num(u, "prio", 0, (max > 0 ? max : 32768) - 1, &prio) < 0)
 		return -EINVAL;
 	q->prio = (unsigned)prio;
-	int rc = pmq_name_check(u->rest);
+	int rc = ipk__posix_name(u->rest, NAME_MAX);
 	if (rc == 0 && !(q->name = strdup(u->rest)))
 		rc = -ENOMEM;
 	return rc;
