@@ -188,6 +188,36 @@ canceller_close(struct canceller *k)
 	close(k->fd[1]);
 }
 
+/*
+ * A call that ignores the cancel descriptor would block until the suite's
+ * timeout kills the test, and .fini would not run: the queues would stay.
+ * The watchdog removes them after 5 s instead (the wait ends -EIDRM).
+ */
+static int
+watchdog_main(void *arg)
+{
+	(void)arg;
+	usleep(5000u * 1000u * (unsigned)th_mult());
+	qh_cleanup();
+	return 0;
+}
+
+static pid_t
+watchdog(void)
+{
+	pid_t pid = th_spawn(watchdog_main, NULL);
+	cr_assert_gt(pid, 0);
+	th_defer_kill(pid);
+	return pid;
+}
+
+static void
+watchdog_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	th_wait(pid, WAIT);
+}
+
 /* rc of a call that blocked from t0 must be -ECANCELED, soon after *at. */
 static void
 expect_cancelled(const char *what, long rc, const struct canceller *k,
@@ -211,10 +241,12 @@ recv_case(const char *what, void (*open)(struct ends *))
 	open(&e);
 	canceller_make(&k);
 	cr_assert_eq(ipk_set_cancel(e.rx, k.fd[0]), 0);
+	pid_t dog = watchdog();
 	pid_t pid = canceller_start(&k);
 	char buf[64];
 	long long t0 = th_now_ms();
 	ssize_t r = ipk_recv(e.rx, buf, sizeof(buf), -1);
+	watchdog_stop(dog);
 	expect_cancelled(what, r, &k, t0);
 	cr_assert_eq(th_wait(pid, WAIT), 0);
 	/* Still readable: every wait ends at once. */
@@ -412,9 +444,11 @@ send_full_case(const char *what, void (*open)(struct ends *), size_t len)
 		n++;
 	cr_assert_eq(rc, -EAGAIN, "%s filling: %s", what, ipk_strerror(rc));
 	cr_assert_eq(ipk_set_cancel(e.tx, k.fd[0]), 0);
+	pid_t dog = watchdog();
 	pid_t pid = canceller_start(&k);
 	long long t0 = th_now_ms();
 	rc = ipk_send(e.tx, buf, len, -1);
+	watchdog_stop(dog);
 	expect_cancelled(what, rc, &k, t0);
 	cr_assert_eq(th_wait(pid, WAIT), 0);
 	cr_assert_eq(th_get(k.fd[0], 0), '!');
