@@ -4,6 +4,7 @@
  * open the queue read-write; message types select what each side reads,
  * so "?send=1&recv=2" against "?send=2&recv=1" makes one queue duplex.
  */
+#include "../core/sysvkey.h"
 #include "../core/transport.h"
 
 #include <errno.h>
@@ -43,46 +44,6 @@ static const char *const svmq_options[] = {"type", "send", "recv", "share",
                                            NULL};
 
 static int
-svmq_ftok(const char *rest, const char *colon, key_t *key)
-{
-	char *end;
-	errno = 0;
-	long proj = strtol(colon + 1, &end, 0);
-	if (errno || end == colon + 1 || *end || proj < 1 || proj > 255 ||
-	    colon == rest)
-		return -EINVAL;
-	char path[PATH_MAX];
-	size_t len = (size_t)(colon - rest);
-	if (len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, rest, len);
-	path[len] = '\0';
-	*key = ftok(path, (int)proj);
-	return *key == -1 ? -errno : 0;
-}
-
-/* "0x1234", "4660", "-5", "IPC_PRIVATE" (or 0) or "path:proj". */
-static int
-svmq_key(const char *rest, key_t *key)
-{
-	if (strcmp(rest, "IPC_PRIVATE") == 0) {
-		*key = IPC_PRIVATE;
-		return 0;
-	}
-	const char *colon = strrchr(rest, ':');
-	if (colon)
-		return svmq_ftok(rest, colon, key);
-	char *end;
-	errno = 0;
-	long long n = strtoll(rest, &end, 0);
-	if (errno || end == rest || *end || n < INT32_MIN || n > UINT32_MAX)
-		return -EINVAL;
-	/* key_t is an int: its negative and its unsigned spellings both do. */
-	*key = n < 0 ? (key_t)n : (key_t)(uint32_t)n;
-	return 0;
-}
-
-static int
 svmq_parse(struct svmq_chan *q, const struct ipk_url *u, key_t *key)
 {
 	long long send = 1, recv = 0;
@@ -94,7 +55,7 @@ svmq_parse(struct svmq_chan *q, const struct ipk_url *u, key_t *key)
 		return -EINVAL;
 	q->send_type = (long)send;
 	q->recv_sel = (long)recv;
-	return svmq_key(u->rest, key);
+	return ipk__sysv_key(u->rest, key);
 }
 
 static size_t
