@@ -159,6 +159,33 @@ IPK_API ssize_t ipk_recvmsg(ipk_chan *ch, struct ipk_msg *m, int timeout_ms);
 IPK_API int ipk_send_batch(ipk_chan *ch, const struct iovec *msgs, size_t n,
                            int timeout_ms);
 
+/*
+ * Zero-copy.  ipk_reserve gives room for a message of up to len bytes to
+ * be written in place; ipk_commit sends its first len bytes.  On shm:
+ * the room is in the ring itself (reserve waits up to timeout_ms for it)
+ * and commit never blocks.  On every other transport the room is a
+ * buffer the channel owns, and commit sends it with what is left of the
+ * reserve's timeout; after -ETIMEDOUT / -EAGAIN / -ECANCELED the buffer
+ * and its bytes stay reserved, and ipk_reserve again (same or smaller
+ * len) gives them back with a new timeout.  One reserve at a time.
+ * Returns 0, -EMSGSIZE (len above ipk_max), -EINVAL (commit without a
+ * reserve, or more than reserved), or what ipk_send returns.
+ */
+IPK_API int ipk_reserve(ipk_chan *ch, size_t len, void **ptr, int timeout_ms);
+IPK_API int ipk_commit(ipk_chan *ch, size_t len);
+
+/*
+ * ipk_peek - the next message, left in place: *ptr and *len stay valid
+ * until ipk_release, which lets it go.  On shm: a pointer into the ring;
+ * elsewhere into a buffer the channel owns (grown to the message, up to
+ * ipk_max).  Peeking again before releasing gives the same message.
+ * Blocks up to timeout_ms; errors as ipk_recv.  ipk_release: 0, or
+ * -EINVAL when nothing is peeked.
+ */
+IPK_API int ipk_peek(ipk_chan *ch, const void **ptr, size_t *len,
+                     int timeout_ms);
+IPK_API int ipk_release(ipk_chan *ch);
+
 /* ipk_fd - a descriptor to poll for readability, or -ENOTSUP. */
 IPK_API int ipk_fd(const ipk_chan *ch);
 
@@ -233,6 +260,84 @@ IPK_API void ipk_close(ipk_chan *ch);
  * ("unknown option 'timout'"); why may be NULL.
  */
 IPK_API int ipk_url_check(const char *url, char *why, size_t size);
+
+/*
+ * Semaphores (notes section 6.4): a count that P (wait) takes one from,
+ * blocking at 0, and V (post) gives one back.  "sem:/name" is a POSIX
+ * named semaphore (one leading slash, at most 251 characters);
+ * "sysvsem:KEY?nsems=N&index=I" is member I (default 0) of a System V
+ * set of N (default 1), KEY as for sysvmsg:.  Options: ?mode= (0600 by
+ * default, exact whatever the umask), ?keep, ?share (open only: accept a
+ * set or semaphore that is not ours or is open to group/others),
+ * ?undo (sysvsem: SEM_UNDO, so the kernel gives a P back when its holder
+ * dies: right for a lock, wrong for signalling), ?lock (sem: a lock of
+ * value 0 or 1 whose holder's death the next waiter learns of, see
+ * ipk_sem_wait; every user must give ?lock) and ?inherit (with ?lock: the
+ * holder's liveness token survives exec, as `ipckit sem run` needs).
+ * Unknown options are -EINVAL.  See docs/guide/semaphores.md.
+ */
+typedef struct ipk_sem ipk_sem;
+
+/*
+ * ipk_sem_create - make the semaphore of url, exclusively, with value
+ * (every member of a SysV set gets it).  Removed again by the creating
+ * process's ipk_sem_close unless ?keep.  Does not block.  Returns 0 and
+ * *out, or -EEXIST, -EINVAL (URL, option, value above the maximum, or
+ * above 1 with ?lock), -ENAMETOOLONG, -EPROTONOSUPPORT, -errno.
+ */
+IPK_API int ipk_sem_create(const char *url, unsigned value, ipk_sem **out);
+
+/*
+ * ipk_sem_open - open an existing semaphore.  Unless ?share, it must be
+ * ours (owner and, for SysV, creator) and no more open than ?mode=:
+ * -EPERM otherwise.  A SysV set that its creator is still initialising
+ * (sem_otime 0) is waited for, up to a second; then -ETIMEDOUT, or, with
+ * ?share, used as it is (sets made by ipcmk are never marked).  Returns
+ * 0 and *out, or -ENOENT, -EACCES, -EPERM, -EINVAL (URL, option, index
+ * beyond the set, ?nsems= not the set's), -ENOLCK (?lock on a semaphore
+ * made without it), -ETIMEDOUT, -errno.
+ */
+IPK_API int ipk_sem_open(const char *url, ipk_sem **out);
+
+/*
+ * ipk_sem_wait - P: take one, waiting up to timeout_ms (-1 forever, 0
+ * not at all), measured on CLOCK_MONOTONIC.  A signal does not end the
+ * wait (it goes on with the time left) unless the process's cancel
+ * descriptor (ipk_set_cancel(NULL, fd)) is readable then: -ECANCELED.
+ * Returns 0, -EAGAIN (timeout 0), -ETIMEDOUT, -ECANCELED, -EIDRM (the
+ * SysV set was removed), -EDEADLK (?lock: this handle holds it already),
+ * or -EOWNERDEAD (?lock: the holder died holding it; the caller holds it
+ * now, inherited: repair what it guarded, then ipk_sem_post as usual).
+ */
+IPK_API int ipk_sem_wait(ipk_sem *s, int timeout_ms);
+
+/* ipk_sem_trywait - ipk_sem_wait(s, 0): 0, -EAGAIN, -EOWNERDEAD, -errno. */
+IPK_API int ipk_sem_trywait(ipk_sem *s);
+
+/*
+ * ipk_sem_post - V: give one back, waking a waiter.  Never blocks.
+ * Returns 0, -EOVERFLOW (already at the maximum), -EIDRM, or -EPERM
+ * (?lock: this handle does not hold it).
+ */
+IPK_API int ipk_sem_post(ipk_sem *s);
+
+/* ipk_sem_value - the current value (>= 0), or -EIDRM / -errno. */
+IPK_API int ipk_sem_value(ipk_sem *s);
+
+/*
+ * ipk_sem_unlink - remove the semaphore now (sem_unlink, IPC_RMID): 0 or
+ * -errno.  Handles still open keep a POSIX one usable; SysV waiters get
+ * -EIDRM.
+ */
+IPK_API int ipk_sem_unlink(ipk_sem *s);
+
+/*
+ * ipk_sem_close - free the handle; the creating process's close removes
+ * the semaphore unless ?keep or ipk_sem_unlink did.  A ?lock held by this
+ * handle is not given back: the next waiter gets -EOWNERDEAD.  NULL is
+ * ignored.
+ */
+IPK_API void ipk_sem_close(ipk_sem *s);
 
 /* ipk_strerror - text for a negative (or positive) errno value. */
 IPK_API const char *ipk_strerror(int err);

@@ -450,6 +450,7 @@ ipk_close(ipk_chan *ch)
 	if (ch->fd >= 0)
 		close(ch->fd);
 	ipk__stream_free(ch);
+	ipk__zc_free(ch);
 	free(ch->url);
 	free(ch);
 }

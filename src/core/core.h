@@ -52,6 +52,14 @@ struct ipk__pend {
 	size_t len, off;
 };
 
+/* The channel-owned buffer of ipk_reserve / ipk_peek (chan.c). */
+struct ipk__zc {
+	char *buf;
+	size_t cap, len;
+	int64_t deadline;
+	bool open;
+};
+
 /* A message arriving in chunks (chunk.c): len of total bytes so far. */
 struct ipk__big {
 	char *data;
@@ -90,11 +98,15 @@ struct ipk_chan {
 	int64_t rx_start; /* when the unread partial frame began, or 0 */
 	struct ipk__pend tx;
 	struct ipk__big big;
+	struct ipk__zc zc_tx, zc_rx;
 	struct ipk__budget *budget;     /* listener's rxbudget, or NULL */
 	struct ipk_chan *bnext, *bprev; /* in budget->head, under its lock */
 	size_t charged;                 /* bytes charged to the budget */
 	bool blinked;                   /* in the list (not dropped) */
 };
+
+/* Free the buffers of ipk_reserve / ipk_peek (zc.c). */
+void ipk__zc_free(struct ipk_chan *c);
 
 struct ipk__budget *ipk__budget_new(size_t limit);
 void ipk__budget_join(struct ipk__budget *b, struct ipk_chan *c);

@@ -33,6 +33,11 @@ enum {
  * recv          Receive one whole message into m->buf (room m->len) and
  *               return its length; fill type/prio/peer/fds when asked.
  * send_batch    Optional: n messages at once; returns how many went.
+ * reserve, commit, peek, release
+ *               Optional zero-copy (see ipk_reserve): chan.c has checked
+ *               len against ipk_max, one reserve or peek at a time, and
+ *               commit's len against the reserve's.  commit never blocks.
+ *               Without them chan.c uses a buffer and send / recv.
  * shutdown      Half-close the sending direction.
  * drops         Optional: messages the kernel dropped before this end.
  * check         Optional: what listen/dial would refuse in u's own
@@ -61,6 +66,12 @@ struct ipk_transport {
 	                int64_t deadline);
 	int (*send_batch)(struct ipk_chan *c, const struct iovec *msgs,
 	                  size_t n, int64_t deadline);
+	int (*reserve)(struct ipk_chan *c, size_t len, void **ptr,
+	               int64_t deadline);
+	int (*commit)(struct ipk_chan *c, size_t len);
+	int (*peek)(struct ipk_chan *c, const void **ptr, size_t *len,
+	            int64_t deadline);
+	int (*release)(struct ipk_chan *c);
 	int (*shutdown)(struct ipk_chan *c);
 	uint32_t (*drops)(const struct ipk_chan *c); /* kernel drops, udp */
 	int (*check)(const struct ipk_url *u, char *why, size_t size);

@@ -166,6 +166,8 @@ ring_wait(struct ipk__ring *r, bool data, uint64_t need, int64_t deadline)
 	int rc = ring_check(r, deadline, false);
 	if (rc == 0 && r->w->mode != IPK__WAIT_SLEEP)
 		rc = ring_spin(r, data, need, deadline);
+	if (rc == -EPIPE && data && ring_ready(r, data, need))
+		rc = 1;
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	_Atomic uint32_t *seq = data ? &r->ctl->data_seq : &r->ctl->room_seq;
@@ -182,6 +184,9 @@ ring_wait(struct ipk__ring *r, bool data, uint64_t need, int64_t deadline)
 			break;
 	}
 	atomic_store(flag, 0);
+	/* A peer that sent, then left: what it sent comes first. */
+	if (rc == -EPIPE && data && ring_ready(r, data, need))
+		rc = 0;
 	return rc;
 }
 

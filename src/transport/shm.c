@@ -323,12 +323,22 @@ shm_unmap(struct shm_chan *s)
 	s->map = s->hdr = NULL;
 }
 
+/* No dialer to send to, or a listener that closed: one shared load. */
+static bool
+shm_peer_gone(const struct shm_chan *s)
+{
+	if (s->listener)
+		return !atomic_load_explicit(&s->hdr->attached,
+		                             memory_order_relaxed);
+	return atomic_load_explicit(&s->hdr->closed_l, memory_order_relaxed);
+}
+
 static int
 shm_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 {
 	struct shm_chan *s = (struct shm_chan *)c;
-	if (s->listener && !atomic_load(&s->hdr->attached))
-		return -EPIPE; /* nobody to send to */
+	if (shm_peer_gone(s))
+		return -EPIPE;
 	void *p;
 	int rc = ipk__ring_reserve(&s->tx, m->len, &p, deadline);
 	if (rc < 0)
@@ -349,7 +359,7 @@ shm_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
                int64_t deadline)
 {
 	struct shm_chan *s = (struct shm_chan *)c;
-	if (s->listener && !atomic_load(&s->hdr->attached))
+	if (shm_peer_gone(s))
 		return -EPIPE;
 	size_t i = 0;
 	int rc = 0;
@@ -390,6 +400,38 @@ shm_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 		memcpy(m->buf, p, len);
 	ipk__ring_release(&s->rx);
 	return (ssize_t)len;
+}
+
+static int
+shm_reserve(struct ipk_chan *c, size_t len, void **ptr, int64_t deadline)
+{
+	struct shm_chan *s = (struct shm_chan *)c;
+	if (shm_peer_gone(s))
+		return -EPIPE;
+	int rc = ipk__ring_reserve(&s->tx, len, ptr, deadline);
+	return rc == -EBADMSG ? (c->broken = rc) : rc;
+}
+
+static int
+shm_commit(struct ipk_chan *c, size_t len)
+{
+	ipk__ring_commit(&((struct shm_chan *)c)->tx, len, true);
+	return 0;
+}
+
+static int
+shm_peek(struct ipk_chan *c, const void **ptr, size_t *len, int64_t deadline)
+{
+	struct shm_chan *s = (struct shm_chan *)c;
+	int rc = ipk__ring_peek(&s->rx, ptr, len, deadline);
+	return rc == -EBADMSG ? (c->broken = rc) : rc;
+}
+
+static int
+shm_release(struct ipk_chan *c)
+{
+	ipk__ring_release(&((struct shm_chan *)c)->rx);
+	return 0;
 }
 
 static uint32_t
@@ -442,6 +484,10 @@ const struct ipk_transport ipk__shm = {
         .send = shm_send,
         .recv = shm_recv,
         .send_batch = shm_send_batch,
+        .reserve = shm_reserve,
+        .commit = shm_commit,
+        .peek = shm_peek,
+        .release = shm_release,
         .drops = shm_drops,
         .close = shm_close,
 };
