@@ -1,11 +1,15 @@
 /*
- * targets.h - what `ipckit bench` measures, one row a transport.
- * "{path}" becomes a fresh path, "{key}" a fresh number and "{port}" a
- * loopback port.  A one-way transport (pipe, fifo) names a second URL for
- * the way back.
+ * targets.h - what `ipckit bench` measures, one line a row: the ipckit
+ * URLs and the raw baseline of the same mechanism.  "{path}" becomes a
+ * fresh path, "{key}" a fresh number and "{port}" 0 (the kernel picks;
+ * the dialer asks ipk_name).  A one-way transport (pipe, fifo) names a
+ * second URL for the way back.  timeout > 0 pins a row to that finite
+ * timeout: sysvmsg waits differently with one (it polls).
  */
 #ifndef IPK_BENCH_TARGETS_H
 #define IPK_BENCH_TARGETS_H
+
+#include "raw/raw.h"
 
 struct bench_target {
 	const char *name;
@@ -13,18 +17,27 @@ struct bench_target {
 	const char *back; /* second channel for replies; NULL when duplex */
 	int pair;         /* made with ipk_pair before fork */
 	int accept;       /* the listener accepts a connection */
+	const struct raw_mech *raw;
+	int timeout; /* 0: the run's timeout (-1 unless --timeout) */
+	int sized;   /* mq: the queue's msgsize is the message size */
 };
 
+#define BENCH_TIMED_MS 1000
+
 static const struct bench_target bench_targets[] = {
-        {"pipe", "pipe:", "pipe:", 1, 0},
-        {"fifo", "fifo:{path}-a", "fifo:{path}-b", 0, 0},
-        {"sysvmsg", "sysvmsg:{key}", "sysvmsg:-{key}", 0, 0},
-        {"mq", "mq:/ipk-bench-{key}-a", "mq:/ipk-bench-{key}-b", 0, 0},
-        {"unix", "unix:{path}.sock", 0, 0, 1},
-        {"unixpacket", "unixpacket:{path}.pkt", 0, 0, 1},
-        {"unixgram", "unixgram:{path}.gram", 0, 0, 0},
-        {"tcp", "tcp://127.0.0.1:{port}", 0, 0, 1},
-        {"udp", "udp://127.0.0.1:{port}", 0, 0, 0},
+        {"pipe", "pipe:", "pipe:", 1, 0, &raw_pipe, 0, 0},
+        {"fifo", "fifo:{path}-a", "fifo:{path}-b", 0, 0, &raw_fifo, 0, 0},
+        {"unix", "unix:{path}.sock", 0, 0, 1, &raw_unix, 0, 0},
+        {"unixpacket", "unixpacket:{path}.pkt", 0, 0, 1, &raw_unixpacket, 0, 0},
+        {"unixgram", "unixgram:{path}.gram", 0, 0, 0, &raw_unixgram, 0, 0},
+        {"tcp", "tcp://127.0.0.1:{port}", 0, 0, 1, &raw_tcp, 0, 0},
+        {"udp", "udp://127.0.0.1:{port}", 0, 0, 0, &raw_udp, 0, 0},
+        {"mq", "mq:/ipk-bench-{key}-a", "mq:/ipk-bench-{key}-b", 0, 0, &raw_mq,
+         0, 1},
+        {"sysvmsg", "sysvmsg:{key}", "sysvmsg:-{key}", 0, 0, &raw_sysvmsg, 0,
+         0},
+        {"sysvmsg", "sysvmsg:{key}", "sysvmsg:-{key}", 0, 0, &raw_sysvmsg,
+         BENCH_TIMED_MS, 0},
 };
 
 #define BENCH_NTARGETS (sizeof(bench_targets) / sizeof(bench_targets[0]))

@@ -1,0 +1,136 @@
+/*
+ * ipk.c - the ipckit rows: the coordinator listens (or makes the pipe
+ * pairs) before the fork; the server accepts or uses the listener, the
+ * driver dials; both then run loop.c through ipk_send, ipk_recv and
+ * ipk_send_batch with the row's timeout.
+ */
+#include "run.h"
+#include "urltmpl.h"
+
+#include <ipckit.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IPK_ACCEPT_MS 10000
+
+struct ipk_setup {
+	const struct bench_target *t;
+	int timeout;
+	char fwd[256], back[256];
+	ipk_chan *l, *b;         /* listeners, made by the coordinator */
+	ipk_chan *pr[2], *pw[2]; /* pipe pairs: [0] forward, [1] back */
+};
+
+struct ipk_end {
+	ipk_chan *in, *out;
+	int timeout;
+};
+
+static int
+ik_send(void *ctx, const void *buf, size_t len)
+{
+	struct ipk_end *e = ctx;
+	return ipk_send(e->out, buf, len, e->timeout);
+}
+
+static ssize_t
+ik_recv(void *ctx, void *buf, size_t cap, int ms)
+{
+	struct ipk_end *e = ctx;
+	return ipk_recv(e->in, buf, cap, ms);
+}
+
+static int
+ik_batch(void *ctx, const struct iovec *iov, int n)
+{
+	struct ipk_end *e = ctx;
+	return ipk_send_batch(e->out, iov, (size_t)n, e->timeout);
+}
+
+static const struct bench_ops ik_ops = {ik_send, ik_recv, ik_batch};
+
+/* A template of targets.h with a fresh path and key of this process. */
+static void
+ik_url(const char *tmpl, const struct bench_target *t, size_t size, int seq,
+       char *out, size_t n)
+{
+	char path[64];
+	int pid = (int)getpid();
+	snprintf(path, sizeof(path), "/tmp/ipk-bench-%d-%d", pid, seq);
+	long key = 0x1b000000L + ((long)(pid & 0xfff) << 12) + (seq & 0xfff);
+	url_template(tmpl ? tmpl : "", out, n, path, key, 0);
+	size_t o = strlen(out);
+	if (t->sized && tmpl)
+		snprintf(out + o, n - o, "?depth=10&msgsize=%zu", size);
+}
+
+static int
+ik_prepare(struct ipk_setup *s)
+{
+	const struct bench_target *t = s->t;
+	if (t->pair) {
+		int rc = ipk_pair(s->fwd, &s->pr[0], &s->pw[0]);
+		return rc < 0 ? rc : ipk_pair(s->back, &s->pr[1], &s->pw[1]);
+	}
+	int rc = ipk_listen(s->fwd, &s->l);
+	if (rc == 0)
+		ipk_name(s->l, s->fwd, sizeof(s->fwd)); /* the port chosen */
+	if (rc == 0 && t->back)
+		rc = ipk_listen(s->back, &s->b);
+	return rc;
+}
+
+static int
+ik_open(void *setup, int role, struct bench_link *l)
+{
+	struct ipk_setup *s = setup;
+	const struct bench_target *t = s->t;
+	struct ipk_end *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	int rc = 0;
+	e->timeout = s->timeout;
+	if (t->pair) {
+		e->out = s->pw[role];
+		e->in = s->pr[1 - role];
+	} else if (role == 1) {
+		e->in = s->l;
+		if (t->accept)
+			rc = ipk_accept(s->l, &e->in, IPK_ACCEPT_MS);
+		e->out = e->in;
+		if (rc == 0 && t->back)
+			rc = ipk_dial(s->back, &e->out);
+	} else {
+		rc = ipk_dial(s->fwd, &e->out);
+		e->in = t->back ? s->b : e->out;
+	}
+	*l = (struct bench_link){&ik_ops, e, s->timeout, t->raw == &raw_udp};
+	return rc;
+}
+
+int
+bench_ipk_run(const struct bench_target *t, const struct bench_case *c,
+              struct bench_run *r)
+{
+	static int seq;
+	struct ipk_setup s = {.t = t, .timeout = c->timeout};
+	seq++;
+	ik_url(t->fwd, t, c->size, seq, s.fwd, sizeof(s.fwd));
+	ik_url(t->back, t, c->size, seq, s.back, sizeof(s.back));
+	memset(r, 0, sizeof(*r));
+	int rc = ik_prepare(&s);
+	if (rc == 0)
+		rc = bench_fork_pair(ik_open, &s, c, r);
+	r->err = rc;
+	ipk_close(s.l);
+	ipk_close(s.b);
+	for (int i = 0; i < 2; i++) {
+		ipk_close(s.pr[i]);
+		ipk_close(s.pw[i]);
+	}
+	return rc;
+}

@@ -1,0 +1,427 @@
+/*
+ * loop.c - the exchange that ipckit rows and raw rows both run, written
+ * once so that only the transport differs.  A message starts with a
+ * 16-byte header: type, sequence number, tag.  'p' is a ping (echoed),
+ * 't' a one-way message (touched, sequence checked, counted), 'b' and 'e'
+ * begin and end a phase (answered with the server's counts and CPU), 'q'
+ * ends the server.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define LOOP_WARMUP 200
+#define LOOP_BATCH 64
+#define LOOP_BATCH_BYTES (4u << 20) /* buffers of one batch at most */
+#define LOOP_PACE_BURST 16
+#define LOOP_CTL_MS 300 /* lossy: wait for a control answer, then resend */
+#define LOOP_CTL_TRIES 10
+#define LOOP_GAPS 10
+#define LOOP_SEARCH 5 /* paced tries to get under BENCH_LOSS_OK */
+
+struct loop_hdr {
+	uint32_t type, seq, tag, pad;
+};
+
+struct loop_report {
+	uint32_t got, bad;
+	double cpu_us, csw;
+};
+
+struct loop_usage {
+	double cpu_us, csw;
+};
+
+/* What a phase cost: the server's report, both CPUs, the time. */
+struct loop_phase {
+	struct loop_report rep;
+	struct loop_usage u;
+	double us;
+};
+
+static struct loop_usage
+loop_usage(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	            ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	return (struct loop_usage){us, (double)(ru.ru_nvcsw + ru.ru_nivcsw)};
+}
+
+static void
+loop_set(char *buf, uint32_t type, uint32_t seq, uint32_t tag)
+{
+	struct loop_hdr h = {type, seq, tag, 0};
+	memcpy(buf, &h, sizeof(h));
+}
+
+static struct loop_hdr
+loop_get(const char *buf)
+{
+	struct loop_hdr h;
+	memcpy(&h, buf, sizeof(h));
+	return h;
+}
+
+/* ---- the server ---- */
+
+struct serve_state {
+	uint32_t want, got, bad;
+	struct loop_usage u0;
+};
+
+/* Read one byte of every cache line, and check the sequence number. */
+static void
+serve_count(struct serve_state *st, const char *buf, size_t n, bool lossy)
+{
+	static volatile unsigned sink;
+	unsigned sum = 0;
+	for (size_t i = 0; i < n; i += 64)
+		sum += (unsigned char)buf[i];
+	sink += sum;
+	uint32_t seq = loop_get(buf).seq;
+	if (seq == st->want || (lossy && seq > st->want))
+		st->got++;
+	else
+		st->bad++;
+	st->want = seq + 1;
+}
+
+static int
+serve_answer(const struct bench_link *l, const struct serve_state *st,
+             char *buf, size_t n)
+{
+	struct loop_usage u = loop_usage();
+	struct loop_report rep = {st->got, st->bad, u.cpu_us - st->u0.cpu_us,
+	                          u.csw - st->u0.csw};
+	memcpy(buf + sizeof(struct loop_hdr), &rep, sizeof(rep));
+	return l->ops->send(l->ctx, buf, n);
+}
+
+void
+bench_serve(const struct bench_link *l, size_t size)
+{
+	char *buf = malloc(size);
+	struct serve_state st = {0};
+	for (int rc = buf ? 0 : -ENOMEM; rc == 0;) {
+		ssize_t n = l->ops->recv(l->ctx, buf, size, l->timeout);
+		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n < (ssize_t)(sizeof(struct loop_hdr) +
+		                  sizeof(struct loop_report)))
+			break;
+		uint32_t type = loop_get(buf).type;
+		if (type == 'p')
+			rc = l->ops->send(l->ctx, buf, (size_t)n);
+		else if (type == 't')
+			serve_count(&st, buf, (size_t)n, l->lossy);
+		else if (type == 'b')
+			st = (struct serve_state){.u0 = loop_usage()};
+		if (type == 'b' || type == 'e')
+			rc = serve_answer(l, &st, buf, (size_t)n);
+		else if (type == 'q')
+			break;
+	}
+	free(buf);
+}
+
+/* ---- the driver ---- */
+
+struct drive {
+	const struct bench_link *l;
+	const struct bench_case *c;
+	char *buf;  /* pings and control messages */
+	char *bufs; /* nb one-way messages, each with its own number */
+	struct iovec *iov;
+	int nb;
+	uint32_t tag;
+	struct loop_usage u0;
+	double t0;
+};
+
+struct oneway {
+	double msgs, mbps, cpu, csw, loss, paced;
+};
+
+/* Send control message type; wait for the answer with its tag. */
+static int
+drive_ctl(struct drive *d, uint32_t type, struct loop_report *rep)
+{
+	const struct bench_link *l = d->l;
+	int tries = l->lossy ? LOOP_CTL_TRIES : 1;
+	int ms = l->lossy ? LOOP_CTL_MS : l->timeout;
+	int rc = -ETIMEDOUT;
+	for (int i = 0; i < tries && rc == -ETIMEDOUT; i++) {
+		uint32_t tag = ++d->tag;
+		loop_set(d->buf, type, 0, tag);
+		rc = l->ops->send(l->ctx, d->buf, d->c->size);
+		while (rc == 0) {
+			ssize_t n =
+			        l->ops->recv(l->ctx, d->buf, d->c->size, ms);
+			if (n < 0)
+				rc = (int)n;
+			else if (loop_get(d->buf).tag == tag)
+				break;
+		}
+	}
+	if (rc == 0 && rep)
+		memcpy(rep, d->buf + sizeof(struct loop_hdr), sizeof(*rep));
+	return rc;
+}
+
+static int
+drive_ping(struct drive *d, uint32_t seq)
+{
+	const struct bench_link *l = d->l;
+	loop_set(d->buf, 'p', seq, 0);
+	int rc = l->ops->send(l->ctx, d->buf, d->c->size);
+	while (rc == 0) {
+		ssize_t n =
+		        l->ops->recv(l->ctx, d->buf, d->c->size, l->timeout);
+		if (n < 0)
+			return (int)n;
+		struct loop_hdr h = loop_get(d->buf);
+		if (h.type == 'p' && h.seq == seq)
+			return 0;
+		if (!l->lossy)
+			return -EPROTO;
+	}
+	return rc;
+}
+
+static int
+drive_begin(struct drive *d)
+{
+	int rc = drive_ctl(d, 'b', NULL);
+	d->u0 = loop_usage();
+	d->t0 = bench_now_us();
+	return rc;
+}
+
+/* End a phase: its time, and the CPU and switches of both processes. */
+static int
+drive_end(struct drive *d, struct loop_phase *ph)
+{
+	int rc = drive_ctl(d, 'e', &ph->rep);
+	ph->us = bench_now_us() - d->t0;
+	struct loop_usage now = loop_usage();
+	if (rc == 0) {
+		ph->u.cpu_us = now.cpu_us - d->u0.cpu_us + ph->rep.cpu_us;
+		ph->u.csw = now.csw - d->u0.csw + ph->rep.csw;
+	}
+	return rc;
+}
+
+static bool
+drive_over(const struct drive *d, double now)
+{
+	return d->c->phase_ms > 0 && now - d->t0 > d->c->phase_ms * 1e3;
+}
+
+static int
+drive_rtt(struct drive *d, struct bench_run *r)
+{
+	int want = d->c->rtts, n = 0, rc = 0;
+	double *lat = malloc((size_t)want * sizeof(*lat));
+	if (!lat)
+		return -ENOMEM;
+	for (int i = 0; rc == 0 && i < LOOP_WARMUP && i < want; i++)
+		rc = drive_ping(d, (uint32_t)i);
+	if (rc == 0)
+		rc = drive_begin(d);
+	while (rc == 0 && n < want) {
+		double t = bench_now_us();
+		rc = drive_ping(d, (uint32_t)n);
+		double t1 = bench_now_us();
+		lat[n++] = t1 - t;
+		if (n >= 100 && drive_over(d, t1))
+			break;
+	}
+	struct loop_phase ph;
+	if (rc == 0)
+		rc = drive_end(d, &ph);
+	if (rc == 0) {
+		bench_percentiles(lat, n, &r->v[BM_P50]);
+		r->v[BM_RTT_CPU] = ph.u.cpu_us / n;
+		r->v[BM_RTT_CSW] = ph.u.csw / n;
+		r->v[BM_RTT_CORES] = ph.u.cpu_us / n / r->v[BM_P50];
+	}
+	free(lat);
+	return rc;
+}
+
+/* k messages numbered from seq, in one batch call or one by one. */
+static int
+drive_burst(struct drive *d, bool batch, uint32_t seq, int k)
+{
+	const struct bench_link *l = d->l;
+	for (int i = 0; i < k; i++)
+		loop_set(d->iov[i].iov_base, 't', seq + (uint32_t)i, 0);
+	if (batch && l->ops->send_batch)
+		return l->ops->send_batch(l->ctx, d->iov, k);
+	for (int i = 0; i < k; i++) {
+		int rc = l->ops->send(l->ctx, d->iov[i].iov_base, d->c->size);
+		if (rc < 0)
+			return i ? i : rc;
+	}
+	return k;
+}
+
+/* Sleep until sent messages are due at rate per second. */
+static void
+drive_pace(const struct drive *d, uint32_t sent, double rate)
+{
+	double due = d->t0 + sent / rate * 1e6; /* CLOCK_MONOTONIC, us */
+	if (bench_now_us() >= due)
+		return;
+	struct timespec ts = {(time_t)(due / 1e6), 0};
+	ts.tv_nsec = (long)((due - (double)ts.tv_sec * 1e6) * 1e3);
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static int
+drive_send_all(struct drive *d, bool batch, double pace, uint32_t *sent)
+{
+	int count = d->c->count, nb = batch ? d->nb : 1, rc = 0;
+	if (pace > 0 && nb > LOOP_PACE_BURST)
+		nb = LOOP_PACE_BURST;
+	for (uint32_t next = 0; rc == 0 && *sent < (uint32_t)count;) {
+		int k = count - (int)*sent < nb ? count - (int)*sent : nb;
+		rc = drive_burst(d, batch, *sent, batch ? k : 1);
+		if (rc > 0)
+			*sent += (uint32_t)rc, rc = 0;
+		if (*sent < next)
+			continue;
+		next = *sent + LOOP_PACE_BURST;
+		if (pace > 0)
+			drive_pace(d, *sent, pace);
+		if (drive_over(d, bench_now_us()))
+			break;
+	}
+	return rc;
+}
+
+static int
+drive_oneway(struct drive *d, bool batch, double pace, struct oneway *o)
+{
+	uint32_t sent = 0;
+	int rc = drive_begin(d);
+	if (rc == 0)
+		rc = drive_send_all(d, batch, pace, &sent);
+	struct loop_phase ph;
+	if (rc == 0)
+		rc = drive_end(d, &ph);
+	uint32_t got = rc == 0 ? ph.rep.got : 0;
+	if (rc == 0 && !d->l->lossy && (ph.rep.bad || got != sent))
+		rc = -EPROTO; /* lost or reordered on a reliable transport */
+	if (rc < 0 || got == 0)
+		return rc < 0 ? rc : -EPROTO;
+	*o = (struct oneway){.msgs = got / (ph.us / 1e6),
+	                     .mbps = got * (double)d->c->size / ph.us,
+	                     .cpu = ph.u.cpu_us / got,
+	                     .csw = ph.u.csw / got,
+	                     .loss = (double)(sent - got) / sent,
+	                     .paced = pace};
+	return 0;
+}
+
+/* Lossy: pace below what got through until loss is under the limit. */
+static int
+drive_search(struct drive *d, bool batch, struct oneway *o)
+{
+	int rc = drive_oneway(d, batch, 0, o);
+	double pace = o->msgs * 0.9;
+	for (int i = 0; rc == 0 && d->l->lossy && o->loss >= BENCH_LOSS_OK &&
+	                i < LOOP_SEARCH;
+	     i++, pace *= 0.7)
+		rc = drive_oneway(d, batch, pace, o);
+	return rc;
+}
+
+static int
+drive_gap(struct drive *d, struct bench_run *r)
+{
+	double lat[LOOP_GAPS];
+	int ms = d->c->gap_ms, rc = drive_begin(d);
+	for (int i = 0; rc == 0 && i < LOOP_GAPS; i++) {
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		double t = bench_now_us();
+		rc = drive_ping(d, (uint32_t)i);
+		lat[i] = bench_now_us() - t;
+	}
+	struct loop_phase ph;
+	if (rc == 0)
+		rc = drive_end(d, &ph);
+	if (rc == 0) {
+		double p[5];
+		bench_percentiles(lat, LOOP_GAPS, p);
+		r->v[BM_GAP_P50] = p[0];
+		r->v[BM_GAP_MAX] = p[4];
+		r->v[BM_IDLE_CPU] =
+		        ph.rep.cpu_us / (LOOP_GAPS * ms * 1e3) * 100;
+	}
+	return rc;
+}
+
+static void
+drive_store(struct bench_run *r, const struct oneway *o, int at)
+{
+	r->v[at] = o->msgs;
+	r->v[at + 1] = o->mbps;
+	r->v[at + 2] = o->cpu;
+	r->v[at + 3] = o->csw;
+	r->v[at + 4] = o->loss;
+}
+
+static int
+drive_phases(struct drive *d, struct bench_run *r)
+{
+	struct oneway o;
+	int rc = drive_rtt(d, r);
+	if (rc == 0)
+		rc = drive_search(d, false, &o);
+	if (rc == 0) {
+		drive_store(r, &o, BM_MSGS);
+		r->v[BM_PACED] = o.paced;
+		rc = drive_search(d, true, &o);
+	}
+	if (rc == 0)
+		drive_store(r, &o, BM_BMSGS);
+	if (rc == 0 && d->c->gap_ms > 0)
+		rc = drive_gap(d, r);
+	return rc;
+}
+
+int
+bench_drive(const struct bench_link *l, const struct bench_case *c,
+            struct bench_run *r)
+{
+	struct drive d = {.l = l, .c = c};
+	size_t fit = LOOP_BATCH_BYTES / c->size;
+	d.nb = fit < 1 ? 1 : fit > LOOP_BATCH ? LOOP_BATCH : (int)fit;
+	d.buf = malloc(c->size);
+	d.bufs = malloc((size_t)d.nb * c->size);
+	d.iov = calloc((size_t)d.nb, sizeof(*d.iov));
+	int rc = d.buf && d.bufs && d.iov ? 0 : -ENOMEM;
+	if (rc == 0) {
+		memset(d.buf, 0xa5, c->size);
+		memset(d.bufs, 0x5a, (size_t)d.nb * c->size);
+		for (int i = 0; i < d.nb; i++)
+			d.iov[i] =
+			        (struct iovec){d.bufs + i * c->size, c->size};
+		rc = drive_phases(&d, r);
+		loop_set(d.buf, 'q', 0, 0);
+		l->ops->send(l->ctx, d.buf, c->size);
+	}
+	free(d.buf);
+	free(d.bufs);
+	free(d.iov);
+	return rc;
+}
