@@ -169,10 +169,16 @@ static int
 shm_remove_stale(const struct shm_chan *s, mode_t mode)
 {
 	int fd = shm_open(s->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0 && errno == ELOOP)
+		return -EEXIST; /* a symlink: never ours to remove */
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	struct stat st;
-	int rc = fstat(fd, &st) < 0 ? -errno : ipk__check_owner(&st, mode);
+	int rc = fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0 && !S_ISREG(st.st_mode))
+		rc = -EEXIST;
+	if (rc == 0)
+		rc = ipk__check_owner(&st, mode);
 	if (rc == 0 && shm_lock(fd, 0, F_OFD_GETLK) != 0)
 		rc = -EADDRINUSE;
 	if (rc == 0 && shm_unlink(s->name) < 0 && errno != ENOENT)
