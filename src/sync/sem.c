@@ -274,6 +274,8 @@ psem_create(struct ipk_sem *s, const struct ipk_url *u, unsigned value)
 		goto out_lock;
 	}
 	rc = psem_fix_mode(s);
+	if (rc == 0 && (s->flags & SEM_F_LOCK) && value == 0)
+		rc = ipk__semlock_hold(s);
 	if (rc == 0)
 		return 0;
 	sem_close(s->ps);

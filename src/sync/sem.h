@@ -63,6 +63,7 @@ int ipk__psem_take(struct ipk_sem *s, int64_t deadline);
 
 /* semlock.c: ?lock, the liveness token (see there). */
 int ipk__semlock_create(struct ipk_sem *s);
+int ipk__semlock_hold(struct ipk_sem *s);
 int ipk__semlock_open(struct ipk_sem *s, bool share);
 int ipk__semlock_wait(struct ipk_sem *s, int64_t deadline);
 int ipk__semlock_post(struct ipk_sem *s);

@@ -25,6 +25,21 @@ semlock_cloexec(const struct ipk_sem *s)
 	return (s->flags & SEM_F_INHERIT) ? 0 : O_CLOEXEC;
 }
 
+static int
+semlock_ctl(const struct ipk_sem *s, int cmd, short type, off_t at,
+            short *found)
+{
+	struct flock fl = {.l_type = type,
+	                   .l_whence = SEEK_SET,
+	                   .l_start = at,
+	                   .l_len = 1};
+	if (fcntl(s->lockfd, cmd, &fl) < 0)
+		return -errno;
+	if (found)
+		*found = fl.l_type;
+	return 0;
+}
+
 void
 ipk__semlock_unlink(const struct ipk_sem *s)
 {
@@ -53,6 +68,15 @@ ipk__semlock_create(struct ipk_sem *s)
 	return rc;
 }
 
+/* A lock created at 0 is held by its creator from the start. */
+int
+ipk__semlock_hold(struct ipk_sem *s)
+{
+	int rc = semlock_ctl(s, F_OFD_SETLK, F_RDLCK, SEMLOCK_TOKEN, NULL);
+	s->held = rc == 0;
+	return rc;
+}
+
 int
 ipk__semlock_open(struct ipk_sem *s, bool share)
 {
@@ -68,21 +92,6 @@ ipk__semlock_open(struct ipk_sem *s, bool share)
 		s->lockfd = -1;
 	}
 	return rc;
-}
-
-static int
-semlock_ctl(const struct ipk_sem *s, int cmd, short type, off_t at,
-            short *found)
-{
-	struct flock fl = {.l_type = type,
-	                   .l_whence = SEEK_SET,
-	                   .l_start = at,
-	                   .l_len = 1};
-	if (fcntl(s->lockfd, cmd, &fl) < 0)
-		return -errno;
-	if (found)
-		*found = fl.l_type;
-	return 0;
 }
 
 /* The guard is held only while taking or judging, never while holding. */
