@@ -28,12 +28,15 @@ TestSuite(flood, .fini = th_cleanup, .timeout = 60);
 struct flood {
 	char name[256];
 	bool as_nobody;
-	int ready[2]; /* flooder -> test: the first refusal happened */
+	int ready[2]; /* flooder -> test: the first refusals happened */
+	pid_t pid[2];
 };
 
 /*
- * Connect (or send) to name again and again for at most 10 s, as nobody
- * when asked.  Errors are expected: the listener refuses us.
+ * Flood name for at most 10 s, as nobody when asked: a datagram socket
+ * sends again and again (blocking when the listener's queue is full, so
+ * it stays full); a stream peer connects, sends a frame and hangs up,
+ * again and again.  Errors are expected: the listener refuses us.
  */
 static int
 flooder(void *arg)
@@ -44,37 +47,50 @@ flooder(void *arg)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	long long end = th_now_ms() + 10000;
+	int dgram = strncmp(f->name, "unixgram:", 9) == 0 ? raw_connect(f->name)
+	                                                  : -1;
 	for (long n = 0; th_now_ms() < end; n++) {
-		int fd = raw_connect(f->name);
-		if (fd >= 0) {
-			send(fd, "\0\0\0\1x", 5, MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-		}
-		if (n == 100)
+		/* A datagram queue is short: the other flooder may fill it. */
+		if (n == (dgram >= 0 ? 0 : 100))
 			th_put(f->ready[1], 'f');
-		if (n % 64 == 63)
-			usleep(100); /* keep the box usable */
+		if (dgram >= 0) {
+			send(dgram, "flood", 5, MSG_NOSIGNAL);
+		} else {
+			int fd = raw_connect(f->name);
+			if (fd >= 0) {
+				send(fd, "\0\0\0\1x", 5,
+				     MSG_NOSIGNAL | MSG_DONTWAIT);
+				close(fd);
+			}
+		}
 	}
 	return 0;
 }
 
-static pid_t
+#define FLOODERS 2
+
+/* FLOODERS processes, so that refused peers arrive faster than they go. */
+static void
 flood_start(struct flood *f)
 {
 	cr_assert_eq(pipe(f->ready), 0);
-	pid_t pid = th_spawn(flooder, f);
-	cr_assert_gt(pid, 0);
-	th_defer_kill(pid);
-	cr_assert_eq(th_get(f->ready[0], 5000 * th_mult()), 'f',
-	             "the flood did not start");
-	return pid;
+	for (int i = 0; i < FLOODERS; i++) {
+		f->pid[i] = th_spawn(flooder, f);
+		cr_assert_gt(f->pid[i], 0);
+		th_defer_kill(f->pid[i]);
+	}
+	for (int i = 0; i < FLOODERS; i++)
+		cr_assert_eq(th_get(f->ready[0], 5000 * th_mult()), 'f',
+		             "the flood did not start");
 }
 
 static void
-flood_stop(struct flood *f, pid_t pid)
+flood_stop(struct flood *f)
 {
-	kill(pid, SIGKILL);
-	th_wait(pid, 5000);
+	for (int i = 0; i < FLOODERS; i++) {
+		kill(f->pid[i], SIGKILL);
+		th_wait(f->pid[i], 5000);
+	}
 	close(f->ready[0]);
 	close(f->ready[1]);
 }
@@ -117,9 +133,9 @@ Test(flood, timing_accept_unix_abstract_nobody)
 	ipk_chan *l = NULL;
 	cr_assert_eq(ipk_listen(u, &l), 0);
 	cr_assert_eq(ipk_name(l, f.name, sizeof(f.name)), 0);
-	pid_t pid = flood_start(&f);
+	flood_start(&f);
 	rounds_of(l, true);
-	flood_stop(&f, pid);
+	flood_stop(&f);
 	expect_refused(l);
 	ipk_close(l);
 	cr_assert_eq(th_fd_count(), base, "descriptors leaked");
@@ -134,9 +150,9 @@ Test(flood, timing_recv_unixgram_abstract_nobody)
 	ipk_chan *l = NULL;
 	cr_assert_eq(ipk_listen(u, &l), 0);
 	cr_assert_eq(ipk_name(l, f.name, sizeof(f.name)), 0);
-	pid_t pid = flood_start(&f);
+	flood_start(&f);
 	rounds_of(l, false);
-	flood_stop(&f, pid);
+	flood_stop(&f);
 	expect_refused(l);
 	/* What the flood left queued is dropped, never delivered. */
 	char buf[64];
@@ -163,9 +179,9 @@ Test(flood, timing_accept_tcp_beyond_maxconn)
 	cr_assert_eq(ipk_name(l, f.name, sizeof(f.name)), 0);
 	cr_assert_eq(ipk_dial(f.name, &d), 0);
 	cr_assert_eq(ipk_accept(l, &held, 5000), 0);
-	pid_t pid = flood_start(&f);
+	flood_start(&f);
 	rounds_of(l, true);
-	flood_stop(&f, pid);
+	flood_stop(&f);
 	expect_refused(l);
 	/* The connection held all along still works. */
 	char buf[8];
