@@ -64,8 +64,12 @@ ik_url(const char *tmpl, const struct bench_target *t, size_t size, int seq,
 	long key = 0x1b000000L + ((long)(pid & 0xfff) << 12) + (seq & 0xfff);
 	url_template(tmpl ? tmpl : "", out, n, path, key, 0);
 	size_t o = strlen(out);
-	if (t->sized && tmpl)
-		snprintf(out + o, n - o, "?depth=10&msgsize=%zu", size);
+	char sep = strchr(out, '?') ? '&' : '?';
+	if (t->sized == 1 && tmpl)
+		snprintf(out + o, n - o, "%cdepth=10&msgsize=%zu", sep, size);
+	if (t->sized == 2 && tmpl)
+		snprintf(out + o, n - o, "%csize=%zu", sep,
+		         bench_ring_bytes(size));
 }
 
 static int

@@ -235,7 +235,7 @@ bench_note(const struct bench_report *rep, int i, char *buf, size_t n)
 		           row->med[BM_LOSS] * 100, row->med[BM_BLOSS] * 100);
 	if (m == &raw_udp && row->med[BM_PACED] > 0)
 		run_append(buf, n, "paced at %.0f msg/s", row->med[BM_PACED]);
-	if (row->raw && (m == &raw_mq || m == &raw_sysvmsg))
+	if (row->raw && (m == &raw_mq || m == &raw_sysvmsg || m == &raw_shm))
 		run_append(buf, n, "no batch call");
 	if (m == &raw_sysvmsg && row->timeout >= 0)
 		run_append(

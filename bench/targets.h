@@ -4,7 +4,9 @@
  * fresh path, "{key}" a fresh number and "{port}" 0 (the kernel picks;
  * the dialer asks ipk_name).  A one-way transport (pipe, fifo) names a
  * second URL for the way back.  timeout > 0 pins a row to that finite
- * timeout: sysvmsg waits differently with one (it polls).
+ * timeout: sysvmsg waits differently with one (it polls).  shm runs
+ * twice: its default (adaptive: spins, then sleeps on a futex) and
+ * ?wait=spin; both beside the raw spin ring.
  */
 #ifndef IPK_BENCH_TARGETS_H
 #define IPK_BENCH_TARGETS_H
@@ -19,7 +21,7 @@ struct bench_target {
 	int accept;       /* the listener accepts a connection */
 	const struct raw_mech *raw;
 	int timeout; /* 0: the run's timeout (-1 unless --timeout) */
-	int sized;   /* mq: the queue's msgsize is the message size */
+	int sized;   /* 1 mq: msgsize = the message size; 2 shm: ring size */
 };
 
 #define BENCH_TIMED_MS 1000
@@ -38,6 +40,8 @@ static const struct bench_target bench_targets[] = {
          0},
         {"sysvmsg", "sysvmsg:{key}", "sysvmsg:-{key}", 0, 0, &raw_sysvmsg,
          BENCH_TIMED_MS, 0},
+        {"shm", "shm:/ipk-bench-{key}", 0, 0, 0, &raw_shm, 0, 2},
+        {"shm-spin", "shm:/ipk-bench-{key}?wait=spin", 0, 0, 0, &raw_shm, 0, 2},
 };
 
 #define BENCH_NTARGETS (sizeof(bench_targets) / sizeof(bench_targets[0]))

@@ -20,6 +20,7 @@ struct raw_setup {
 	int fd[4];         /* made before the fork; -1 unused */
 	long id[2];        /* queue ids or descriptors: [0] forward, [1] back */
 	char name[2][100]; /* paths or queue names */
+	void *map;         /* shm: the shared mapping */
 };
 
 struct raw_mech {
@@ -31,7 +32,18 @@ struct raw_mech {
 };
 
 extern const struct raw_mech raw_pipe, raw_fifo, raw_unix, raw_unixpacket,
-        raw_unixgram, raw_tcp, raw_udp, raw_mq, raw_sysvmsg;
+        raw_unixgram, raw_tcp, raw_udp, raw_mq, raw_sysvmsg, raw_shm;
+
+/* shm: bytes of each ring for messages of size (ipckit's ?size= too):
+ * 1 MiB, ipckit's default, or 4 messages, a power of two. */
+static inline size_t
+bench_ring_bytes(size_t size)
+{
+	size_t r = 1u << 20;
+	while (r < 4 * size)
+		r *= 2;
+	return r;
+}
 
 /* common.c */
 /* One run of m's baseline for case c (coordinator side). */

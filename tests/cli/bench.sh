@@ -30,7 +30,7 @@ d = json.load(open(sys.argv[1]))
 assert d["schema"] == "ipckit-bench/1", d["schema"]
 rows = d["rows"]
 want = {"pipe", "fifo", "unix", "unixpacket", "unixgram", "tcp", "udp",
-        "mq", "sysvmsg"}
+        "mq", "sysvmsg", "shm", "shm-spin"}
 seen = {(r["transport"], r["impl"]) for r in rows}
 for t in want:
     for impl in ("ipckit", "raw"):

@@ -1,0 +1,184 @@
+/*
+ * shm.c - the raw baseline of shm: a spin ring.  Before the fork the
+ * coordinator maps anonymous shared memory holding two single-producer
+ * single-consumer rings of the ipckit row's ring size.  A message is a
+ * 4-byte length and the payload, padded to 8 bytes; a length of ~0
+ * wraps to the start.  Indices count bytes forever and are published
+ * with release stores, read with acquire loads.  A waiting side spins
+ * (pause), yielding every 1024 turns; it never sleeps.  No batch call.
+ */
+#include "raw.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define RING_WRAP UINT32_MAX
+#define RING_HDR 8
+#define RING_TURNS 1024
+
+struct ring_ctl {
+	_Alignas(64) _Atomic uint64_t head;
+	_Alignas(64) _Atomic uint64_t tail;
+};
+
+struct ring {
+	struct ring_ctl *ctl;
+	unsigned char *data;
+	uint64_t size;
+};
+
+struct raw_shm {
+	struct ring tx, rx;
+	int timeout;
+};
+
+static inline void
+ring_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* One turn of a wait: pause, sometimes yield, and watch the deadline. */
+static int
+ring_turn(unsigned *turn, double deadline)
+{
+	ring_pause();
+	if (++*turn % RING_TURNS)
+		return 0;
+	sched_yield();
+	return deadline > 0 && bench_now_us() > deadline ? -ETIMEDOUT : 0;
+}
+
+static double
+ring_deadline(int ms)
+{
+	return ms < 0 ? 0 : bench_now_us() + ms * 1e3;
+}
+
+static size_t
+ring_need(size_t len)
+{
+	return RING_HDR + ((len + 7) & ~(size_t)7);
+}
+
+static int
+shm_rsend(void *ctx, const void *buf, size_t len)
+{
+	struct raw_shm *s = ctx;
+	struct ring *r = &s->tx;
+	uint64_t head =
+	        atomic_load_explicit(&r->ctl->head, memory_order_relaxed);
+	uint64_t pos = head & (r->size - 1), need = ring_need(len);
+	uint64_t skip = r->size - pos < need ? r->size - pos : 0;
+	if (need > r->size / 2)
+		return -EMSGSIZE;
+	unsigned turn = 0;
+	double dl = ring_deadline(s->timeout);
+	while (head + skip + need -
+	               atomic_load_explicit(&r->ctl->tail,
+	                                    memory_order_acquire) >
+	       r->size)
+		if (ring_turn(&turn, dl) < 0)
+			return -ETIMEDOUT;
+	uint32_t l32 = RING_WRAP;
+	if (skip)
+		memcpy(r->data + pos, &l32, 4), head += skip, pos = 0;
+	l32 = (uint32_t)len;
+	memcpy(r->data + pos, &l32, 4);
+	memcpy(r->data + pos + RING_HDR, buf, len);
+	atomic_store_explicit(&r->ctl->head, head + need, memory_order_release);
+	return 0;
+}
+
+static ssize_t
+shm_rrecv(void *ctx, void *buf, size_t cap, int ms)
+{
+	struct raw_shm *s = ctx;
+	struct ring *r = &s->rx;
+	uint64_t tail =
+	        atomic_load_explicit(&r->ctl->tail, memory_order_relaxed);
+	unsigned turn = 0;
+	double dl = ring_deadline(ms);
+	for (;;) {
+		while (atomic_load_explicit(&r->ctl->head,
+		                            memory_order_acquire) == tail)
+			if (ring_turn(&turn, dl) < 0)
+				return -ETIMEDOUT;
+		uint64_t pos = tail & (r->size - 1);
+		uint32_t len;
+		memcpy(&len, r->data + pos, 4);
+		if (len == RING_WRAP) {
+			tail += r->size - pos;
+			continue;
+		}
+		if (len > cap)
+			return -EMSGSIZE;
+		memcpy(buf, r->data + pos + RING_HDR, len);
+		atomic_store_explicit(&r->ctl->tail, tail + ring_need(len),
+		                      memory_order_release);
+		return len;
+	}
+}
+
+static const struct bench_ops shm_ops = {shm_rsend, shm_rrecv, NULL};
+
+static size_t
+shm_maplen(const struct raw_setup *s)
+{
+	return 2 * (sizeof(struct ring_ctl) + bench_ring_bytes(s->size));
+}
+
+static int
+shm_prepare(struct raw_setup *s)
+{
+	void *p = mmap(NULL, shm_maplen(s), PROT_READ | PROT_WRITE,
+	               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	s->map = p;
+	return 0;
+}
+
+/* Ring i of the mapping: control blocks first, then the two data areas. */
+static struct ring
+shm_ring(const struct raw_setup *s, int i)
+{
+	struct ring_ctl *ctl = s->map;
+	uint64_t size = bench_ring_bytes(s->size);
+	unsigned char *data = (unsigned char *)(ctl + 2) + i * size;
+	return (struct ring){ctl + i, data, size};
+}
+
+static int
+shm_ropen(struct raw_setup *s, int role, struct bench_link *l)
+{
+	struct raw_shm *r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->tx = shm_ring(s, role);
+	r->rx = shm_ring(s, 1 - role);
+	r->timeout = s->timeout;
+	*l = (struct bench_link){&shm_ops, r, s->timeout, false};
+	return 0;
+}
+
+static void
+shm_cleanup(struct raw_setup *s)
+{
+	if (s->map)
+		munmap(s->map, shm_maplen(s));
+}
+
+const struct raw_mech raw_shm = {
+        .name = "shm",
+        .prepare = shm_prepare,
+        .open = shm_ropen,
+        .cleanup = shm_cleanup,
+};
