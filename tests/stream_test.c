@@ -571,8 +571,13 @@ straddle_peer(void *arg)
 	return 0;
 }
 
+/*
+ * The receiver waits timeout ms per call and calls again after a timeout,
+ * as a poll loop does (0: non-blocking, with a short nap): a frame clock
+ * must restart with each message, not once per call or per timeout.
+ */
 static void
-straddle_run(const char *kind)
+straddle_run(const char *kind, int timeout)
 {
 	int base = th_fd_count();
 	struct job j = {0};
@@ -583,20 +588,30 @@ straddle_run(const char *kind)
 	ipk_chan *c = accept_ok(j.l);
 	char buf[1024];
 	uint32_t k = 0;
-	long long t0 = th_now_ms();
-	for (;; k++) {
-		ssize_t r = ipk_recv(c, buf, sizeof(buf), 3000 * th_mult());
+	int waits = 0;
+	long long t0 = th_now_ms(), end = t0 + 10000 * th_mult();
+	while (th_now_ms() < end) {
+		ssize_t r = ipk_recv(c, buf, sizeof(buf), timeout);
 		if (r == -EPIPE)
 			break;
+		if (r == (timeout ? -ETIMEDOUT : -EAGAIN)) {
+			waits++;
+			if (!timeout)
+				usleep(2000);
+			continue;
+		}
 		cr_assert_eq(r, STRADDLE_LEN,
 		             "message %u after %lld ms: %zd (%s)", k,
 		             th_now_ms() - t0, r, ipk_strerror((int)r));
 		cr_assert_eq(msg_seq(buf, STRADDLE_LEN), k, "message %u torn",
 		             k);
+		k++;
 	}
 	expect_exit(w, WAIT, 0, "raw peer");
 	cr_assert_eq(k, (uint32_t)*j.shared, "got %u of %d", k, *j.shared);
 	cr_assert_gt(k, 20u, "only %u messages in 1.5 s", k);
+	if (timeout < 1000)
+		cr_assert_gt(waits, 20, "the receiver never waited mid-frame");
 	ipk_close(c);
 	ipk_close(j.l);
 	cr_assert_eq(th_fd_count(), base, "descriptors leaked");
@@ -604,12 +619,32 @@ straddle_run(const char *kind)
 
 Test(stream, frame_deadline_straddling_stream_unix)
 {
-	straddle_run("unix");
+	straddle_run("unix", 3000);
 }
 
 Test(stream, frame_deadline_straddling_stream_tcp)
 {
-	straddle_run("tcp");
+	straddle_run("tcp", 3000);
+}
+
+Test(stream, frame_deadline_straddling_stream_short_waits_unix)
+{
+	straddle_run("unix", 5);
+}
+
+Test(stream, frame_deadline_straddling_stream_short_waits_tcp)
+{
+	straddle_run("tcp", 5);
+}
+
+Test(stream, frame_deadline_straddling_stream_nonblocking_unix)
+{
+	straddle_run("unix", 0);
+}
+
+Test(stream, frame_deadline_straddling_stream_nonblocking_tcp)
+{
+	straddle_run("tcp", 0);
 }
 
 /* n = 0: 3 header bytes then silence; n > 0: n bytes every 20 ms. */
@@ -633,8 +668,9 @@ stall_peer(void *arg)
 	return 0;
 }
 
+/* timeout: of each receive; after a timeout the receiver calls again. */
 static void
-stall_run(const char *kind, int trickle)
+stall_run(const char *kind, int trickle, int timeout)
 {
 	int base = th_fd_count();
 	struct job j = {.n = trickle};
@@ -643,8 +679,11 @@ stall_run(const char *kind, int trickle)
 	pid_t w = spawn(stall_peer, &j);
 	ipk_chan *c = accept_ok(j.l);
 	char buf[4096];
-	long long t0 = th_now_ms();
-	ssize_t r = ipk_recv(c, buf, sizeof(buf), 5000 * th_mult());
+	long long t0 = th_now_ms(), end = t0 + 5000 * th_mult();
+	ssize_t r;
+	do
+		r = ipk_recv(c, buf, sizeof(buf), timeout);
+	while (r == -ETIMEDOUT && timeout < 1000 && th_now_ms() < end);
 	long long dt = th_now_ms() - t0;
 	cr_assert_eq(r, -ECONNRESET, "stalled peer: %zd (%s) after %lld ms", r,
 	             ipk_strerror((int)r), dt);
@@ -661,23 +700,39 @@ stall_run(const char *kind, int trickle)
 
 Test(stream, frame_deadline_slowloris_dropped_unix)
 {
-	stall_run("unix", 0);
+	stall_run("unix", 0, 5000);
 }
 
 Test(stream, frame_deadline_slowloris_dropped_tcp)
 {
-	stall_run("tcp", 0);
+	stall_run("tcp", 0, 5000);
 }
 
 /* A frame that trickles in takes longer than ?frame= as a whole. */
 Test(stream, frame_deadline_trickle_dropped_unix)
 {
-	stall_run("unix", 10);
+	stall_run("unix", 10, 5000);
 }
 
 Test(stream, frame_deadline_trickle_dropped_tcp)
 {
-	stall_run("tcp", 10);
+	stall_run("tcp", 10, 5000);
+}
+
+/* A server polling with short receives still drops the staller in time. */
+Test(stream, frame_deadline_slowloris_short_waits_unix)
+{
+	stall_run("unix", 0, 20);
+}
+
+Test(stream, frame_deadline_slowloris_short_waits_tcp)
+{
+	stall_run("tcp", 0, 20);
+}
+
+Test(stream, frame_deadline_trickle_short_waits_tcp)
+{
+	stall_run("tcp", 10, 20);
 }
 
 /* Whole messages with 3.5 frame periods of silence between them. */
