@@ -50,6 +50,11 @@ static const struct ct_target ct_targets[] = {
         {"shm-sleep", "shm:/ipk-test-{key}?wait=sleep&size=4194304&max=1048576",
          "shm:/ipk-test-{key}?wait=sleep&max=1048576", CT_DUPLEX | CT_NO_EOF,
          1048576},
+        {"sysvshm", "sysvshm:{key}?size=4194304&max=1048576",
+         "sysvshm:{key}?max=1048576", CT_DUPLEX | CT_NO_EOF, 1048576},
+        {"sysvshm-sleep", "sysvshm:{key}?wait=sleep&size=4194304&max=1048576",
+         "sysvshm:{key}?wait=sleep&max=1048576", CT_DUPLEX | CT_NO_EOF,
+         1048576},
 };
 
 #define CT_NTARGETS (sizeof(ct_targets) / sizeof(ct_targets[0]))

@@ -10,12 +10,21 @@ extern const struct ipk_transport ipk__pipe, ipk__fifo;
 extern const struct ipk_transport ipk__sysvmsg, ipk__mq;
 extern const struct ipk_transport ipk__unix, ipk__unixpacket, ipk__unixgram;
 extern const struct ipk_transport ipk__tcp, ipk__udp;
-extern const struct ipk_transport ipk__shm;
+extern const struct ipk_transport ipk__shm, ipk__sysvshm;
 
 const struct ipk_transport *const ipk__transports[] = {
-        &ipk__pipe, &ipk__fifo,       &ipk__sysvmsg,  &ipk__mq,
-        &ipk__unix, &ipk__unixpacket, &ipk__unixgram, &ipk__tcp,
-        &ipk__udp,  &ipk__shm,        NULL,
+        &ipk__pipe,       /* notes 6.1 */
+        &ipk__fifo,       /* 6.2 */
+        &ipk__shm,        /* 6.3 */
+        &ipk__sysvshm,    /* 6.3 + 6.4 */
+        &ipk__sysvmsg,    /* 6.5 */
+        &ipk__mq,         /* 6.5 */
+        &ipk__unix,       /* 6.6 */
+        &ipk__unixpacket, /* 6.6 */
+        &ipk__unixgram,   /* 6.6 */
+        &ipk__tcp,        /* 6.6 */
+        &ipk__udp,        /* 6.6 */
+        NULL,
 };
 
 const struct ipk_transport *
