@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -402,4 +404,97 @@ Test(shm, sequence_without_gaps, .fini = th_cleanup, .timeout = 120)
 	}
 	cr_expect_eq(th_wait(pid, WAIT), 0);
 	ipk_close(l);
+}
+
+/* ---- sysvshm: ------------------------------------------------------ */
+
+static key_t
+fresh_key(void)
+{
+	static int n;
+	return (key_t)(0x1d000000 + (getpid() & 0xfffff) * 16 + n++);
+}
+
+static bool
+ipcs_has(const char *what, key_t key, const char *perms)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd),
+	         "ipcs %s | awk '$1 == \"0x%08x\" && $4 == \"%s\"' | grep -q .",
+	         what, (unsigned)key, perms);
+	return th_sh("%s", cmd) == 0;
+}
+
+/* The notes' objects, as ipcs shows them: 0600, ours, gone on close. */
+Test(sysvshm, ipcs_sees_private_objects_then_none, .fini = th_cleanup)
+{
+	key_t key = fresh_key();
+	char url[64];
+	snprintf(url, sizeof(url), "sysvshm:0x%x", (unsigned)key);
+	mode_t old = umask(0);
+	ipk_chan *l;
+	cr_assert_eq(ipk_listen(url, &l), 0);
+	umask(old);
+	cr_expect(ipcs_has("-m", key, "600"), "segment not 0600 in ipcs -m");
+	cr_expect(ipcs_has("-s", key, "600"), "set not 0600 in ipcs -s");
+	ipk_close(l);
+	cr_expect(!ipcs_has("-m", key, "600"), "segment left");
+	cr_expect(!ipcs_has("-s", key, "600"), "set left");
+}
+
+static int
+child_svlisten(void *arg)
+{
+	struct peer *p = arg;
+	ipk_chan *l;
+	if (ipk_listen(p->url, &l) < 0)
+		return 1;
+	th_put(p->sync[1], 'r');
+	for (;;)
+		pause();
+}
+
+Test(sysvshm, listener_killed_dialer_gets_epipe, .fini = th_cleanup)
+{
+	struct peer p;
+	memset(&p, 0, sizeof(p));
+	key_t key = fresh_key();
+	snprintf(p.url, sizeof(p.url), "sysvshm:0x%x", (unsigned)key);
+	cr_assert_eq(pipe(p.sync), 0);
+	pid_t pid = th_spawn(child_svlisten, &p);
+	th_defer_kill(pid);
+	cr_assert_eq(th_get(p.sync[0], WAIT), 'r');
+	ipk_chan *d, *l;
+	cr_assert_eq(ipk_dial(p.url, &d), 0);
+	cr_expect_eq(ipk_dial(p.url, &l), -EBUSY, "a second dialer");
+	kill(pid, SIGKILL);
+	th_wait(pid, WAIT);
+	long long t0 = th_now_ms();
+	char buf[8];
+	cr_expect_eq(ipk_recv(d, buf, sizeof(buf), -1), -EPIPE);
+	cr_expect_lt(th_now_ms() - t0, 1000 * th_mult());
+	ipk_close(d);
+	cr_expect_eq(ipk_listen(p.url, &l), 0, "stale objects taken over");
+	ipk_close(l);
+	cr_expect(!ipcs_has("-m", key, "600") && !ipcs_has("-s", key, "600"));
+}
+
+/* ipcmk's objects are not ours in mode: refused, and left alone. */
+Test(sysvshm, ipcmk_segment_refused, .fini = th_cleanup)
+{
+	FILE *f = popen("ipcmk -M 4096 -p 0666", "r");
+	cr_assert(f);
+	int id = -1;
+	cr_assert_eq(fscanf(f, "Shared memory id: %d", &id), 1);
+	pclose(f);
+	struct shmid_ds sd;
+	cr_assert_eq(shmctl(id, IPC_STAT, &sd), 0);
+	char url[80];
+	snprintf(url, sizeof(url), "sysvshm:0x%x?timeout=200",
+	         (unsigned)sd.shm_perm.__key);
+	ipk_chan *c;
+	cr_expect_eq(ipk_listen(url, &c), -EPERM, "0666 segment taken");
+	cr_expect_eq(ipk_dial(url, &c), -EPERM, "0666 segment used");
+	cr_expect_eq(shmctl(id, IPC_STAT, &sd), 0, "ipcmk's segment removed");
+	shmctl(id, IPC_RMID, NULL);
 }

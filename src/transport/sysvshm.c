@@ -219,12 +219,16 @@ static int
 svshm_check(struct svshm_chan *s, struct shmid_ds *sd)
 {
 	mode_t want = s->seg.base.mode | 0600;
-	struct semid_ds ss;
-	union svshm_semun arg = {.buf = &ss};
-	if (shmctl(s->shmid, IPC_STAT, sd) < 0 ||
-	    semctl(s->semid, 0, IPC_STAT, arg) < 0)
+	if (shmctl(s->shmid, IPC_STAT, sd) < 0)
 		return errno == EIDRM || errno == EINVAL ? 1 : -errno;
 	int rc = svshm_check_perm(&sd->shm_perm, want);
+	s->semid = rc == 0 ? semget(s->key, 0, 0) : -1;
+	if (rc == 0 && s->semid < 0)
+		return errno == ENOENT ? 1 : -errno;
+	struct semid_ds ss;
+	union svshm_semun arg = {.buf = &ss};
+	if (rc == 0 && semctl(s->semid, 0, IPC_STAT, arg) < 0)
+		return errno == EIDRM || errno == EINVAL ? 1 : -errno;
 	if (rc == 0)
 		rc = svshm_check_perm(&ss.sem_perm, want);
 	if (rc == 0 && (ss.sem_nsems != NSEMS || sd->shm_segsz < IPK__SEG_HDR))
@@ -252,10 +256,9 @@ static int
 svshm_dial_once(struct svshm_chan *s)
 {
 	s->shmid = shmget(s->key, 0, 0);
-	s->semid = s->shmid >= 0 ? semget(s->key, 0, 0) : -1;
 	struct shmid_ds sd;
 	int rc = 0;
-	if (s->shmid < 0 || s->semid < 0)
+	if (s->shmid < 0)
 		rc = errno == ENOENT ? 1 : -errno;
 	if (rc == 0)
 		rc = svshm_check(s, &sd);
