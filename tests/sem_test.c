@@ -306,19 +306,44 @@ Test(sem, eintr_storm)
 	eintr_storm(surl(0, ""), SA_RESTART);
 }
 
-Test(sem, cancel_after_eintr)
+/* The cancel descriptor (as a signal handler would make it readable)
+ * ends a wait at its next EINTR; a P that need not block still works. */
+static void
+cancel_wait(const char *url)
 {
 	int p[2];
 	cr_assert_eq(pipe(p), 0);
 	struct sigaction sa = {.sa_handler = on_usr1};
 	sigaction(SIGUSR1, &sa, NULL);
-	ipk_sem *s;
-	cr_assert_eq(ipk_sem_create(surl(0, ""), 0, &s), 0);
+	ipk_sem *c, *s; /* c holds a ?lock made at 0, s waits */
+	cr_assert_eq(ipk_sem_create(url, 0, &c), 0);
+	cr_assert_eq(ipk_sem_open(url, &s), 0);
 	cr_assert_eq(ipk_set_cancel(NULL, p[0]), 0);
-	cr_assert_eq(write(p[1], "x", 1), 1);
+	pid_t w = fork();
+	if (w == 0) {
+		usleep(200000);
+		_exit(write(p[1], "x", 1) != 1);
+	}
+	th_defer_kill(w);
 	pid_t st = storm(getpid());
-	cr_expect_eq(ipk_sem_wait(s, 5000), -ECANCELED);
+	long long t0 = th_now_ms();
+	cr_expect_eq(ipk_sem_wait(s, 5000), -ECANCELED, "%s", url);
+	long long took = th_now_ms() - t0;
+	cr_expect(took >= 150 && took < 1000, "%s: %lld ms", url, took);
 	kill(st, SIGKILL);
+	waitpid(st, NULL, 0);
+	cr_expect_eq(ipk_sem_wait(s, 5000), -ECANCELED, "still readable");
+	cr_expect_eq(ipk_sem_post(c), 0);
+	cr_expect_eq(ipk_sem_wait(s, 5000), 0, "no need to block");
 	ipk_set_cancel(NULL, -1);
 	ipk_sem_close(s);
+	ipk_sem_close(c);
+	signal(SIGUSR1, SIG_DFL);
+}
+
+Test(sem, cancel_after_eintr)
+{
+	cancel_wait(surl(0, ""));
+	cancel_wait(purl(0, ""));
+	cancel_wait(purl(1, "?lock"));
 }

@@ -42,6 +42,16 @@ ipk__sem_retry(int err, int64_t deadline)
 }
 
 int
+ipk__sem_first(int err, int64_t deadline)
+{
+	if (err != EAGAIN && err != EINTR)
+		return -err;
+	if (deadline == 0)
+		return -EAGAIN;
+	return sem_cancelled() ? -ECANCELED : 1;
+}
+
+int
 ipk__sem_nap(int ms)
 {
 	struct pollfd p = {.fd = ipk__cancel_default(), .events = POLLIN};
@@ -339,17 +349,18 @@ int
 ipk__psem_take(struct ipk_sem *s, int64_t deadline)
 {
 	struct timespec ts = {deadline / 1000, (deadline % 1000) * 1000000};
+	int rc = sem_trywait(s->ps) == 0 ? 0 : ipk__sem_first(errno, deadline);
+	if (rc <= 0)
+		return rc;
 	for (;;) {
 		int r;
 		if (deadline == IPK_NEVER)
 			r = sem_wait(s->ps);
-		else if (deadline == 0)
-			r = sem_trywait(s->ps);
 		else
 			r = sem_clockwait(s->ps, CLOCK_MONOTONIC, &ts);
 		if (r == 0)
 			return 0;
-		int rc = ipk__sem_retry(errno, deadline);
+		rc = ipk__sem_retry(errno, deadline);
 		if (rc < 0)
 			return rc;
 	}

@@ -72,6 +72,10 @@ void ipk__semlock_unlink(const struct ipk_sem *s);
 /* After a failed wait with errno err: 0 to retry (EINTR, not
  * cancelled), else -EAGAIN / -ETIMEDOUT / -ECANCELED / -err. */
 int ipk__sem_retry(int err, int64_t deadline);
+/* After a first try that never blocks failed with err: 1 to go on and
+ * block, or -EAGAIN (deadline 0), -ECANCELED (cancel already readable:
+ * a signal may have come before the wait could be interrupted), -err. */
+int ipk__sem_first(int err, int64_t deadline);
 /* Sleep up to ms unless the cancel descriptor is readable: 0, -ECANCELED. */
 int ipk__sem_nap(int ms);
 

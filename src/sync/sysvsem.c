@@ -150,13 +150,25 @@ sysv_open(struct ipk_sem *s, const struct ipk_url *u, bool share)
 	return rc < 0 ? rc : sysv_ready(s, share);
 }
 
+static int
+sysv_first(int err, int64_t deadline)
+{
+	if (err == EIDRM || err == EINVAL)
+		return -EIDRM;
+	return err == ERANGE ? -EOVERFLOW : ipk__sem_first(err, deadline);
+}
+
 /* semtimedop's timeout is relative: recomputed from the deadline. */
 static int
 sysv_wait(struct ipk_sem *s, int64_t deadline)
 {
 	short flg = (s->flags & SEM_F_UNDO) ? SEM_UNDO : 0;
+	struct sembuf op = {s->index, -1, flg | IPC_NOWAIT};
+	int rc = semop(s->id, &op, 1) == 0 ? 0 : sysv_first(errno, deadline);
+	if (rc <= 0)
+		return rc;
 	for (;;) {
-		struct sembuf op = {s->index, -1, flg};
+		op.sem_flg = flg;
 		int left = ipk__remaining(deadline);
 		struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
 		if (left == 0)
@@ -165,7 +177,7 @@ sysv_wait(struct ipk_sem *s, int64_t deadline)
 			return 0;
 		if (errno == EIDRM || errno == EINVAL)
 			return -EIDRM;
-		int rc = ipk__sem_retry(errno, deadline);
+		rc = ipk__sem_retry(errno, deadline);
 		if (rc < 0)
 			return rc;
 	}
