@@ -197,7 +197,7 @@ static int
 watchdog_main(void *arg)
 {
 	(void)arg;
-	usleep(5000u * 1000u * (unsigned)th_mult());
+	usleep(5000u * 1000u); /* not th_mult(): the suite's timeout is 20 s */
 	qh_cleanup();
 	return 0;
 }

@@ -236,10 +236,9 @@ th_get(int fd, int timeout_ms)
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		long long left = end - th_now_ms();
-		if (left < 0)
-			return -1;
-		int n = poll(&p, 1, (int)left);
-		if (n < 0 && errno == EINTR)
+		/* Poll at least once: timeout 0 is "if it is there now". */
+		int n = poll(&p, 1, left > 0 ? (int)left : 0);
+		if (n < 0 && errno == EINTR && left > 0)
 			continue;
 		if (n <= 0)
 			return -1;
