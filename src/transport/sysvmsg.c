@@ -203,6 +203,17 @@ svmq_retry(struct svmq_chan *q, int err, int *step, int64_t deadline)
 	return svmq_pause(&q->base, step, deadline);
 }
 
+/*
+ * msgsnd/msgrcv have no timeout and no descriptor: they block in the
+ * kernel only for an endless wait that nothing may cancel; otherwise
+ * they poll, and the naps between tries watch the cancel descriptor.
+ */
+static int
+svmq_flags(const struct ipk_chan *c, int64_t deadline)
+{
+	return deadline == IPK_NEVER && c->cancel < 0 ? 0 : IPC_NOWAIT;
+}
+
 static int
 svmq_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 {
@@ -214,7 +225,7 @@ svmq_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 	q->tx->mtype = m->type ? m->type : q->send_type;
 	if (m->len)
 		memcpy(q->tx->mtext, m->buf, m->len);
-	int flags = deadline == IPK_NEVER ? 0 : IPC_NOWAIT;
+	int flags = svmq_flags(c, deadline);
 	int step = 0;
 	for (;;) {
 		if (msgsnd(q->id, q->tx, m->len, flags) == 0)
@@ -266,7 +277,7 @@ svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	struct svmq_chan *q = (struct svmq_chan *)c;
 	long sel = m->type ? m->type : q->recv_sel;
 	size_t want = m->len < c->max ? m->len : c->max;
-	int flags = deadline == IPK_NEVER ? 0 : IPC_NOWAIT;
+	int flags = svmq_flags(c, deadline);
 	int step = 0;
 	m->nfds = 0;
 	for (;;) {
