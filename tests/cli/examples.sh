@@ -7,7 +7,8 @@ set -u
 # Examples every build has.  OPTIONAL ones run only when their binary exists:
 # add the name here and its expected lines to EXPECT below.
 EXAMPLES="pipe_parent_child fifo_writer_reader"
-OPTIONAL="sysv_msg_types posix_mq_priorities tcp_echo_server unix_fd_passing"
+OPTIONAL="sysv_msg_types posix_mq_priorities tcp_echo_server unix_fd_passing
+	shm_ring sysv_shm_sem"
 
 # Lines each example must print (one fixed string per line, any order).
 declare -A EXPECT=(
@@ -31,6 +32,12 @@ receiver: prio 5 "normal"
 receiver: prio 1 "low"'
 	[tcp_echo_server]='client: got "hello"'
 	[unix_fd_passing]='parent: read through it: secret content'
+	[shm_ring]='reader: "frame 1 written in place" (24 bytes, in the ring)
+reader: "frame 2 written in place" (24 bytes, in the ring)
+reader: "frame 3 written in place" (24 bytes, in the ring)
+segment removed'
+	[sysv_shm_sem]='child: P done, the parent said go
+parent: got "hello through shmat'"'"'ed memory"'
 )
 
 BUILD=${2:?usage: examples.sh IPCKIT BUILD_DIR}
