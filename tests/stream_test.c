@@ -534,6 +534,61 @@ Test(stream, x06_partial_writes_tcp)
 	partial_run("tcp");
 }
 
+/* A send whose deadline passed mid-frame, then the sender dies: the
+ * unfinished tail never comes, and the peer sees -ECONNRESET. */
+static int
+partial_then_die(void *arg)
+{
+	struct job *j = arg;
+	ipk_chan *w;
+	CK(ipk_dial(j->name, &w) == 0);
+	small_buffers(ipk_fd(w));
+	char *buf = malloc(PARTIAL_MAX);
+	CK(buf);
+	CK(ipk_send(w, buf, msg_make(buf, 5, 100), WAIT) == 0);
+	msg_make(buf, 6, PARTIAL_MAX);
+	int rc = ipk_send(w, buf, PARTIAL_MAX, 1);
+	CK(rc == 0 || rc == -ETIMEDOUT);
+	*j->shared = rc == 0 ? 1 : 2;
+	raise(SIGKILL);
+	return 1;
+}
+
+static void
+partial_die_run(const char *kind)
+{
+	struct job j = {0};
+	j.shared = th_shared(sizeof(int));
+	cr_assert_not_null(j.shared);
+	j.l = listen_kind(kind, "", j.name, sizeof(j.name));
+	pid_t w = spawn(partial_then_die, &j);
+	ipk_chan *c = accept_ok(j.l);
+	small_buffers(ipk_fd(c));
+	expect_exit(w, WAIT, 128 + SIGKILL, "sender");
+	cr_assert_eq(*j.shared, 1, "the big send took nothing (%d)", *j.shared);
+	char *buf = malloc(PARTIAL_MAX + 1);
+	cr_assert_not_null(buf);
+	ssize_t r = ipk_recv(c, buf, PARTIAL_MAX + 1, WAIT);
+	cr_assert_eq(r, 100, "first: %zd (%s)", r, ipk_strerror((int)r));
+	r = ipk_recv(c, buf, PARTIAL_MAX + 1, WAIT * th_mult());
+	cr_assert_neq(r, (ssize_t)PARTIAL_MAX, "a torn frame was delivered");
+	cr_assert_eq(r, -ECONNRESET, "the cut frame: %zd (%s)", r,
+	             ipk_strerror((int)r));
+	free(buf);
+	ipk_close(c);
+	ipk_close(j.l);
+}
+
+Test(stream, x06_sender_dies_after_a_partial_send_unix)
+{
+	partial_die_run("unix");
+}
+
+Test(stream, x06_sender_dies_after_a_partial_send_tcp)
+{
+	partial_die_run("tcp");
+}
+
 /* ---- ?frame=: one message's deadline, from its first byte ------------ */
 
 #define FRAME_MS 200
@@ -733,6 +788,84 @@ Test(stream, frame_deadline_slowloris_short_waits_tcp)
 Test(stream, frame_deadline_trickle_short_waits_tcp)
 {
 	stall_run("tcp", 10, 20);
+}
+
+/*
+ * The limit grows by 1 s per MiB announced: a 2 MiB message sent over
+ * about 1 s (5 frame periods) arrives whole; the same message stalled
+ * halfway is dropped after about 200 ms + 2 s, not after 200 ms.
+ */
+#define GROW_LEN (2u << 20)
+#define GROW_CHUNK (64u << 10)
+
+static int
+grow_peer(void *arg)
+{
+	struct job *j = arg;
+	int fd = raw_connect(j->name);
+	CK(fd >= 0);
+	char *msg = malloc(4 + GROW_LEN);
+	CK(msg);
+	raw_header(msg, GROW_LEN);
+	msg_make(msg + 4, 77, GROW_LEN);
+	size_t upto = j->n ? 4 + GROW_LEN / 2 : 4 + GROW_LEN;
+	for (size_t at = 0; at < upto; at += GROW_CHUNK) {
+		size_t len = upto - at < GROW_CHUNK ? upto - at : GROW_CHUNK;
+		CK(raw_write(fd, msg + at, len) == 0);
+		usleep(30000);
+	}
+	th_get(j->down[0], 20000); /* until the test is done */
+	free(msg);
+	close(fd);
+	return 0;
+}
+
+static void
+grow_run(const char *kind, bool stall)
+{
+	struct job j = {.n = stall};
+	j.l = listen_kind(kind, "?frame=200", j.name, sizeof(j.name));
+	job_pipes(&j);
+	pid_t w = spawn(grow_peer, &j);
+	ipk_chan *c = accept_ok(j.l);
+	char *buf = malloc(GROW_LEN + 1);
+	cr_assert_not_null(buf);
+	long long t0 = th_now_ms();
+	ssize_t r = ipk_recv(c, buf, GROW_LEN + 1, 10000 * th_mult());
+	long long dt = th_now_ms() - t0;
+	if (stall) {
+		cr_assert_eq(r, -ECONNRESET, "stalled: %zd (%s) after %lld ms",
+		             r, ipk_strerror((int)r), dt);
+		cr_assert(dt >= 1500 && dt < 5000 * th_mult(),
+		          "a 2 MiB message was dropped after %lld ms", dt);
+	} else {
+		cr_assert_eq(r, (ssize_t)GROW_LEN, "%zd (%s) after %lld ms", r,
+		             ipk_strerror((int)r), dt);
+		cr_assert_eq(msg_seq(buf, GROW_LEN), 77u, "torn");
+		cr_assert_gt(dt, 400, "arrived in %lld ms: not slow enough",
+		             dt);
+	}
+	th_put(j.down[1], 'q');
+	expect_exit(w, WAIT, 0, "raw peer");
+	free(buf);
+	job_close(&j);
+	ipk_close(c);
+	ipk_close(j.l);
+}
+
+Test(stream, frame_deadline_grows_per_mib_unix)
+{
+	grow_run("unix", false);
+}
+
+Test(stream, frame_deadline_grows_per_mib_tcp)
+{
+	grow_run("tcp", false);
+}
+
+Test(stream, frame_deadline_grows_per_mib_stalled_tcp)
+{
+	grow_run("tcp", true);
 }
 
 /* Whole messages with 3.5 frame periods of silence between them. */
