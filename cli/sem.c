@@ -81,7 +81,12 @@ sem_hint(int err, const char *verb)
 static int
 sem_fail(const struct sem_args *a, int err)
 {
-	return cli_fail_hint("sem", a->url, err, sem_hint(err, a->verb));
+	const char *hint = sem_hint(err, a->verb);
+	if (err == -EPERM && !strcmp(a->verb, "post") &&
+	    cli_url_flag(a->url, "lock"))
+		hint = "only its holder gives a ?lock back; 'ipckit sem run' "
+		       "holds one for a command";
+	return cli_fail_hint("sem", a->url, err, hint);
 }
 
 /* url with the bare flags added that it lacks (malloc'd). */
