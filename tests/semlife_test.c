@@ -207,40 +207,68 @@ Test(semlife, unmarked_set_needs_share)
 	ipk_sem_close(s);
 }
 
-/* SEM-02: 8 processes open-or-create the same sets, then count. */
+/* SEM-02: 8 processes open-or-create the same 30 sets (one race each),
+ * take each, count under it; exactly one creator per set, and nobody
+ * gets a set whose creator has not marked it (sem_otime still 0). */
+#define RACE_SETS 30
+
+struct race {
+	int counts[RACE_SETS];
+	int creators[RACE_SETS];
+	int unready; /* "used before init" */
+};
+
+static int
+race_one(struct race *g, int r)
+{
+	ipk_sem *s;
+	int rc = ipk_sem_create(surl(r, "?keep&undo"), 1, &s);
+	if (rc == 0)
+		__atomic_fetch_add(&g->creators[r], 1, __ATOMIC_SEQ_CST);
+	if (rc == -EEXIST)
+		rc = ipk_sem_open(surl(r, "?undo"), &s);
+	if (rc < 0)
+		return 1;
+	struct semid_ds ds;
+	if (semctl(semget(key(r), 0, 0), 0, IPC_STAT, &ds) < 0 ||
+	    ds.sem_otime == 0)
+		__atomic_fetch_add(&g->unready, 1, __ATOMIC_SEQ_CST);
+	if (ipk_sem_wait(s, 10000) < 0)
+		return 2;
+	int v = g->counts[r];
+	sched_yield();
+	g->counts[r] = v + 1;
+	rc = ipk_sem_post(s);
+	ipk_sem_close(s);
+	return rc < 0 ? 3 : 0;
+}
+
 static int
 racer(void *arg)
 {
-	int *counts = arg;
-	for (int r = 0; r < 10; r++) {
-		ipk_sem *s;
-		int rc = ipk_sem_create(surl(r, "?keep&undo"), 1, &s);
-		if (rc == -EEXIST)
-			rc = ipk_sem_open(surl(r, "?undo"), &s);
-		if (rc < 0 || ipk_sem_wait(s, 10000) < 0)
-			return 1;
-		int v = counts[r];
-		sched_yield();
-		counts[r] = v + 1;
-		if (ipk_sem_post(s) < 0)
-			return 2;
-		ipk_sem_close(s);
+	for (int r = 0; r < RACE_SETS; r++) {
+		int rc = race_one(arg, r);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
 
 Test(semlife, sem02_open_or_create_race)
 {
-	int *counts = th_shared(sizeof(int) * 10);
+	struct race *g = th_shared(sizeof(*g));
 	pid_t pids[8];
 	for (int i = 0; i < 8; i++)
-		th_defer_kill(pids[i] = th_spawn(racer, counts));
+		th_defer_kill(pids[i] = th_spawn(racer, g));
 	for (int i = 0; i < 8; i++)
-		cr_expect_eq(th_wait(pids[i], 30000), 0, "racer %d", i);
-	for (int r = 0; r < 10; r++) {
-		cr_expect_eq(counts[r], 8, "set %d: one P at a time", r);
+		cr_expect_eq(th_wait(pids[i], 30000 * th_mult()), 0, "racer %d",
+		             i);
+	for (int r = 0; r < RACE_SETS; r++) {
+		cr_expect_eq(g->creators[r], 1, "set %d: one creator", r);
+		cr_expect_eq(g->counts[r], 8, "set %d: one P at a time", r);
 		cr_expect_eq(semctl(semget(key(r), 0, 0), 0, GETVAL), 1);
 	}
+	cr_expect_eq(g->unready, 0, "nobody used a set before its init");
 }
 
 /* Interop: Python's sysv_ipc does P/V on our set, and we on its. */
