@@ -113,6 +113,8 @@ rounds_of(ipk_chan *l, bool accept)
 		             "round %d: %d ms took %lld ms", i, TIMEOUT, dt);
 		worst = dt > worst ? dt : worst;
 	}
+	cr_log_info("%d waits of %d ms under the flood: the longest %lld ms",
+	            ROUNDS, TIMEOUT, worst);
 	return worst;
 }
 
