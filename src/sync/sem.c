@@ -1,8 +1,8 @@
 /*
  * sem.c - the semaphores of notes section 6.4 as a primitive: the public
- * ipk_sem_* calls, URL options, and "sem:/name", the POSIX named
- * semaphore, with ?lock's liveness token (an OFD lock on a file beside
- * it).  The SysV kind is in sysvsem.c; sem.h holds what both share.
+ * ipk_sem_* calls, their URL options, and "sem:/name", the POSIX named
+ * semaphore.  Its ?lock token is semlock.c, the SysV kind sysvsem.c;
+ * sem.h holds what they share.
  */
 #include "sem.h"
 
