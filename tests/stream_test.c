@@ -595,7 +595,7 @@ Test(stream, x06_sender_dies_after_a_partial_send_tcp)
 #define STRADDLE_LEN 300
 
 /*
- * A raw peer streams messages for 1.5 s, each write ending in the middle
+ * A raw peer streams messages for j->n ms, each write ending in the middle
  * of a frame: the rest of message k, then the header and half of k+1.
  * Every read the receiver makes straddles a boundary; the stream as a
  * whole lasts many frame periods, each message far less than one.
@@ -609,7 +609,7 @@ straddle_peer(void *arg)
 	static char out[2 * (STRADDLE_LEN + 8)];
 	char msg[STRADDLE_LEN + 4];
 	size_t half = (STRADDLE_LEN + 4) / 2, len = 0;
-	long long end = th_now_ms() + 1500;
+	long long end = th_now_ms() + j->n;
 	uint32_t k = 0;
 	for (; th_now_ms() < end; k++) {
 		raw_header(msg, STRADDLE_LEN);
@@ -635,7 +635,8 @@ static void
 straddle_run(const char *kind, int timeout)
 {
 	int base = th_fd_count();
-	struct job j = {0};
+	/* 1.5 s, or 1 s for a polling receiver: 5 frame periods or more. */
+	struct job j = {.n = timeout >= 1000 ? 1500 : 1000};
 	j.shared = th_shared(sizeof(int));
 	cr_assert_not_null(j.shared);
 	j.l = listen_kind(kind, "?frame=200", j.name, sizeof(j.name));
@@ -664,7 +665,7 @@ straddle_run(const char *kind, int timeout)
 	}
 	expect_exit(w, WAIT, 0, "raw peer");
 	cr_assert_eq(k, (uint32_t)*j.shared, "got %u of %d", k, *j.shared);
-	cr_assert_gt(k, 20u, "only %u messages in 1.5 s", k);
+	cr_assert_gt(k, 15u, "only %u messages in %d ms", k, j.n);
 	if (timeout < 1000)
 		cr_assert_gt(waits, 20, "the receiver never waited mid-frame");
 	ipk_close(c);
@@ -761,6 +762,29 @@ Test(stream, frame_deadline_slowloris_dropped_unix)
 Test(stream, frame_deadline_slowloris_dropped_tcp)
 {
 	stall_run("tcp", 0, 5000);
+}
+
+/* Without ?frame=, a stalled message is dropped after the default 10 s. */
+Test(stream, frame_deadline_default_is_10s_tcp)
+{
+	struct job j = {0};
+	j.l = listen_kind("tcp", "", j.name, sizeof(j.name));
+	job_pipes(&j);
+	pid_t w = spawn(stall_peer, &j);
+	ipk_chan *c = accept_ok(j.l);
+	char buf[64];
+	long long t0 = th_now_ms();
+	ssize_t r = ipk_recv(c, buf, sizeof(buf), 30000);
+	long long dt = th_now_ms() - t0;
+	cr_assert_eq(r, -ECONNRESET, "stalled peer: %zd (%s) after %lld ms", r,
+	             ipk_strerror((int)r), dt);
+	cr_assert(dt >= 9000 && dt < 15000 * th_mult(), "dropped after %lld ms",
+	          dt);
+	th_put(j.down[1], 'q');
+	expect_exit(w, WAIT, 0, "raw peer");
+	job_close(&j);
+	ipk_close(c);
+	ipk_close(j.l);
 }
 
 /* A frame that trickles in takes longer than ?frame= as a whole. */
