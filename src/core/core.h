@@ -115,6 +115,14 @@ void ipk__budget_leave(struct ipk_chan *c);
 int ipk__budget_charge(struct ipk_chan *c, size_t bytes);
 long long ipk__budget_shed(const struct ipk__budget *b);
 
+/* Set the sticky error of c and return it. */
+static inline int
+ipk__break(struct ipk_chan *c, int err)
+{
+	c->broken = err;
+	return err;
+}
+
 /* Deadlines: absolute CLOCK_MONOTONIC ms; IPK_NEVER when timeout < 0. */
 int64_t ipk__now_ms(void);
 int64_t ipk__now_ns(void);

@@ -153,7 +153,7 @@ seg_peer_gone(const struct ipk__seg *s)
 static int
 seg_err(struct ipk_chan *c, int rc)
 {
-	return rc == -EBADMSG ? (c->broken = rc) : rc;
+	return rc == -EBADMSG ? ipk__break(c, rc) : rc;
 }
 
 int

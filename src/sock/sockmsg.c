@@ -434,7 +434,7 @@ ipk__sock_stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 			return r;
 		if (sock_frame_expired(s)) {
 			shutdown(c->fd, SHUT_RDWR);
-			return c->broken = -ECONNRESET;
+			return ipk__break(c, -ECONNRESET);
 		}
 		if (dl == deadline)
 			return r;

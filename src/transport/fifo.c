@@ -392,7 +392,7 @@ fifo_resync(struct fifo_chan *f, struct ipk_msg *m, int64_t deadline)
 	if (rc == 0)
 		rc = fifo_reopen(f);
 	if (rc < 0)
-		return ipk__is_wait_end(rc) ? rc : (c->broken = rc);
+		return ipk__is_wait_end(rc) ? rc : ipk__break(c, rc);
 	f->discarding = false;
 	m->len = f->bad_len;
 	return -EMSGSIZE;
@@ -416,7 +416,7 @@ fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 			return r;
 		int rc = fifo_reopen(f);
 		if (rc < 0)
-			return c->broken = rc;
+			return ipk__break(c, rc);
 		if (r == -ECONNRESET)
 			return r;
 		/* read() of a FIFO without writers is 0 at once: poll first. */

@@ -195,7 +195,7 @@ pmq_wait(struct pmq_chan *q, int err, short events, int64_t deadline)
 	if (err != ETIMEDOUT)
 		return -err;
 	if (pmq_removed(q))
-		return q->base.broken = -EIDRM;
+		return ipk__break(&q->base, -EIDRM);
 	int64_t slice = ipk__now_ms() + PMQ_SLICE_MS;
 	bool last = deadline <= slice;
 	int rc = ipk__wait(&q->base, q->base.fd, events,

@@ -195,7 +195,7 @@ svmq_retry(struct svmq_chan *q, int err, int *step, int64_t deadline)
 	if (err == EINTR)
 		return 0;
 	if (err == EIDRM || (err == EINVAL && svmq_gone(q)))
-		return q->base.broken = -EIDRM;
+		return ipk__break(&q->base, -EIDRM);
 	if (err == EINVAL)
 		return -EMSGSIZE; /* kernel.msgmax was lowered since open */
 	if (err != EAGAIN && err != ENOMSG)
