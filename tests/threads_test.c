@@ -319,6 +319,137 @@ tcp_frame_deadline_while_sending(void)
 	return rc;
 }
 
+/* ---- datagrams: replies to the last sender, the drop counter ---------- */
+
+/*
+ * unixgram: the listener answers the last sender from one thread while
+ * another receives (the sender address is shared between the two).
+ * The peer's dialer sends first, so the listener knows where to answer.
+ */
+static int
+gram_peer(void *arg)
+{
+	const char *name = arg;
+	ipk_chan *d;
+	CHECK(ipk_dial(name, &d) == 0, "dial %s", name);
+	struct flow out, in;
+	long rc = duplex(d, d, &out, &in, false);
+	CHECK(rc == 0, "peer: sent %u, received %u: %s", out.done, in.done,
+	      ipk_strerror((int)rc));
+	ipk_close(d);
+	return 0;
+}
+
+static int
+unixgram_reply_and_recv_at_once(void)
+{
+	char path[128], url[160], name[256];
+	snprintf(path, sizeof(path), "/tmp/ipk-test-%d-threads-gram",
+	         (int)getpid());
+	snprintf(url, sizeof(url), "unixgram:%s", path);
+	ipk_chan *l;
+	CHECK(ipk_listen(url, &l) == 0, "listen %s", url);
+	CHECK(ipk_name(l, name, sizeof(name)) == 0, "name");
+	pid_t pid = spawn(gram_peer, name);
+	CHECK(pid > 0, "fork: %s", strerror(errno));
+	/* The first message tells the listener where the peer is. */
+	char buf[128];
+	ssize_t r = ipk_recv(l, buf, sizeof(buf), WAIT * th_mult());
+	bool first = r >= 0 && msg_is(buf, (size_t)r, 0);
+	struct flow out = {.ch = l, .n = N}, in = {.ch = l, .n = N - 1};
+	pthread_t s;
+	CHECK(pthread_create(&s, NULL, send_thread, &out) == 0, "thread");
+	long rc = 0;
+	for (uint32_t i = 1; i < N && !rc; i++) {
+		r = ipk_recv(l, buf, sizeof(buf), WAIT * th_mult());
+		if (r < 0)
+			rc = r;
+		else if (!msg_is(buf, (size_t)r, i))
+			rc = -EBADMSG, in.done = i;
+	}
+	pthread_join(s, NULL);
+	int st = th_wait(pid, 3 * WAIT * th_mult());
+	ipk_close(l);
+	unlink(path);
+	CHECK(first, "the first message: %zd", r);
+	CHECK(rc == 0, "receiving: %s at %u", ipk_strerror((int)rc), in.done);
+	CHECK(atomic_load(&out.err) == 0, "sending: %s after %u",
+	      ipk_strerror((int)atomic_load(&out.err)), out.done);
+	CHECK(st == 0, "peer exit status %d", st);
+	return 0;
+}
+
+/* udp: a burst into a small receive buffer while another thread reads
+ * the drop count (ipk_stats, ipk_drops) as the receiver updates it. */
+#define BURST 20000
+
+static int
+udp_burst(void *arg)
+{
+	const char *name = arg;
+	ipk_chan *d;
+	CHECK(ipk_dial(name, &d) == 0, "dial %s", name);
+	char buf[128];
+	for (uint32_t i = 0; i < BURST; i++)
+		ipk_send(d, buf, msg_make(buf, i), 0);
+	ipk_close(d);
+	return 0;
+}
+
+static void *
+drops_thread(void *arg)
+{
+	struct flow *f = arg;
+	while (!atomic_load(f->stop)) {
+		struct ipk_stats st;
+		ipk_stats(f->ch, &st);
+		ipk_drops(f->ch);
+	}
+	return NULL;
+}
+
+static int
+udp_drops_read_while_receiving(void)
+{
+	ipk_chan *l;
+	char name[128];
+	CHECK(ipk_listen("udp://127.0.0.1:0", &l) == 0, "listen");
+	CHECK(ipk_name(l, name, sizeof(name)) == 0, "name");
+	int small = 4096;
+	setsockopt(ipk_fd(l), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	_Atomic int stop = 0;
+	struct flow st = {.ch = l, .stop = &stop};
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, drops_thread, &st) == 0, "thread");
+	pid_t pid = spawn(udp_burst, name);
+	CHECK(pid > 0, "fork: %s", strerror(errno));
+	char buf[128];
+	long got = 0;
+	uint32_t last = 0;
+	bool ordered = true;
+	ssize_t r;
+	while ((r = ipk_recv(l, buf, sizeof(buf), 500 * th_mult())) >= 0) {
+		uint32_t be;
+		memcpy(&be, buf, 4);
+		ordered &= got == 0 || ntohl(be) > last;
+		last = ntohl(be);
+		got++;
+		if (got % 64 == 0)
+			usleep(1000); /* a slow reader: the kernel drops */
+	}
+	atomic_store(&stop, 1);
+	pthread_join(t, NULL);
+	long long drops = ipk_drops(l);
+	int status = th_wait(pid, WAIT * th_mult());
+	ipk_close(l);
+	CHECK(r == -ETIMEDOUT, "recv ended with %zd", r);
+	CHECK(got > 0 && ordered, "got %ld, in order: %d", got, ordered);
+	CHECK(drops >= 0 && got + drops <= BURST, "got %ld + dropped %lld", got,
+	      drops);
+	CHECK(status == 0, "sender exit status %d", status);
+	return 0;
+}
+
 /* ---- the runner ------------------------------------------------------- */
 
 static const struct {
@@ -331,6 +462,8 @@ static const struct {
         {"unix_frame_deadline_while_sending",
          unix_frame_deadline_while_sending},
         {"tcp_frame_deadline_while_sending", tcp_frame_deadline_while_sending},
+        {"unixgram_reply_and_recv_at_once", unixgram_reply_and_recv_at_once},
+        {"udp_drops_read_while_receiving", udp_drops_read_while_receiving},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
