@@ -60,7 +60,7 @@ ipk__ring_attach(struct ipk__ring *r, struct ipk__ring_ctl *ctl, void *data,
 	r->w = w;
 	r->pos = producer ? head : tail;
 	r->other = producer ? tail : head;
-	r->shown = tail;
+	r->shown = r->pos;
 	return 0;
 }
 
@@ -203,6 +203,8 @@ ipk__ring_reserve(struct ipk__ring *r, size_t len, void **ptr, int64_t deadline)
 			break;
 		if (r->pos - r->other > r->size)
 			return -EBADMSG; /* a tail ahead of what we wrote */
+		if (r->shown != r->pos)  /* the reader must see what is there */
+			ipk__ring_publish(r);
 		int rc = ring_wait(r, false, pad + need, deadline);
 		if (rc < 0)
 			return rc;
@@ -223,6 +225,7 @@ ipk__ring_reserve(struct ipk__ring *r, size_t len, void **ptr, int64_t deadline)
 void
 ipk__ring_publish(struct ipk__ring *r)
 {
+	r->shown = r->pos;
 	atomic_store_explicit(&r->ctl->head, r->pos, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&r->ctl->cons_wait, memory_order_relaxed))

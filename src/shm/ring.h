@@ -53,7 +53,7 @@ struct ipk__ring {
 	uint64_t size;  /* a power of two */
 	uint64_t pos;   /* producer: the next head; consumer: the next tail */
 	uint64_t other; /* the other side's index, as last read */
-	uint64_t shown; /* consumer: the tail last published */
+	uint64_t shown; /* the index (head or tail) last published */
 	uint64_t held;  /* bytes of the open reserve or peek */
 	size_t max;     /* largest message */
 	const struct ipk__ring_waiter *w;
@@ -74,6 +74,7 @@ int ipk__ring_attach(struct ipk__ring *r, struct ipk__ring_ctl *ctl, void *data,
 
 /*
  * Producer.  reserve waits for room for len bytes until the deadline
+ * (publishing first what was committed, so the reader can make room)
  * and points *ptr into the ring; commit writes the header and publishes
  * (publish=false defers that to ipk__ring_publish, for batches).
  * -EMSGSIZE, -ETIMEDOUT, -EAGAIN, -ECANCELED, -EPIPE, -EBADMSG.

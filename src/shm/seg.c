@@ -186,8 +186,8 @@ ipk__seg_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 
 /*
  * Many messages, one index store: each is written without publishing,
- * and the head goes out once, or before a wait for room (the reader must
- * see what is there to make room).
+ * and the head goes out once (or before a wait for room: the ring's
+ * reserve publishes first).
  */
 int
 ipk__seg_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
@@ -201,11 +201,7 @@ ipk__seg_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 	for (; i < n; i++) {
 		void *p;
 		size_t len = msgs[i].iov_len;
-		rc = ipk__ring_reserve(&s->tx, len, &p, 0);
-		if (rc == -EAGAIN) {
-			ipk__ring_publish(&s->tx);
-			rc = ipk__ring_reserve(&s->tx, len, &p, deadline);
-		}
+		rc = ipk__ring_reserve(&s->tx, len, &p, deadline);
 		if (rc < 0)
 			break;
 		if (len)
