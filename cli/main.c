@@ -8,9 +8,11 @@
 
 static const char main_help[] =
         "usage: ipckit VERB [ARGS...]\n"
+        "       ipckit --help | --version\n"
         "\n"
         "  send URL [MSG...]   send messages (arguments, or stdin lines)\n"
         "  recv URL            print the messages that arrive\n"
+        "  sem VERB URL        semaphores: create wait post value rm run\n"
         "  bench [--quick]     measure every transport against bare "
         "syscalls\n"
         "\n"
@@ -30,32 +32,54 @@ static const char main_help[] =
         "\n"
         "Options ride in the query: ?mode=0600&max=65536&raw&keep&"
         "timeout=MS\n"
-        "'ipckit VERB --help' describes each verb.\n"
+        "(per mechanism: docs/guide/).  'ipckit VERB --help' describes "
+        "each verb;\n'man ipckit' all of them.\n"
         "Exit status: 0 done, 1 failed, 2 wrong usage, 130/143 "
         "interrupted.\n";
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} verbs[] = {
+        {"send", cmd_send},
+        {"recv", cmd_recv},
+        {"sem", cmd_sem},
+        {"bench", cmd_bench},
+};
+
+static int
+main_usage(const char *fmt, const char *arg)
+{
+	fputs("ipckit: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\n\n", stderr);
+	fputs(main_help, stderr);
+	return EXIT_USAGE;
+}
 
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage("ipckit", "no verb given");
+		return main_usage("no verb given%s", "");
 	const char *verb = argv[1];
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") ||
 	    !strcmp(verb, "help")) {
 		fputs(main_help, stdout);
 		return 0;
 	}
-	if (!strcmp(verb, "--version")) {
+	if (!strcmp(verb, "--version") || !strcmp(verb, "-V")) {
 		printf("ipckit %d.%d.%d\n", IPK_VERSION_MAJOR,
 		       IPK_VERSION_MINOR, IPK_VERSION_PATCH);
 		return 0;
 	}
-	cli_signals();
-	if (!strcmp(verb, "send"))
-		return cmd_send(argc - 1, argv + 1);
-	if (!strcmp(verb, "recv"))
-		return cmd_recv(argc - 1, argv + 1);
-	if (!strcmp(verb, "bench"))
-		return cmd_bench(argc - 1, argv + 1);
-	return cli_usage("ipckit", "unknown verb '%s'", verb);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(verb, verbs[i].name))
+			continue;
+		cli_signals();
+		return verbs[i].run(argc - 1, argv + 1);
+	}
+	if (verb[0] == '-')
+		return main_usage("unknown option '%s'", verb);
+	return main_usage("unknown verb '%s'", verb);
 }

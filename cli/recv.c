@@ -1,281 +1,188 @@
 /*
- * recv.c - `ipckit recv URL`: prints each message as it arrives, as text,
- * hex or JSON lines.  A listener that accepts connections serves many
- * clients at once with poll.
+ * recv.c - `ipckit recv URL`: writes each message as it arrives, as
+ * text, bytes, hex or JSON lines.  Listeners with connections are served
+ * by recvconn.c; what was lost or refused is said on stderr at the end.
  */
-#include "cli.h"
+#include "recv.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define RECV_MAXCONN 64
-#define RECV_MAXFDS 16
+#define SAVE_IDLE_MS 1000 /* a saved descriptor that gives nothing */
 
 static const char recv_help[] =
         "usage: ipckit recv URL [options]\n"
-        "Prints each message that arrives (a ?raw URL: the bytes as "
-        "they are).\n"
-        "  -n N           stop after N messages\n"
-        "  --timeout MS   fail when nothing arrives for MS ms (default: "
-        "wait)\n"
-        "  --hex          print each message as hex\n"
-        "  --json         print one JSON object per message\n"
-        "  --type N       sysvmsg: 0 any, N that type, -N lowest type <= "
-        "N\n"
-        "  --peer         show who sent each message\n"
-        "  --save-fds DIR write received descriptors' content to DIR\n"
-        "  --listen       create the endpoint (the default)\n"
-        "  --dial         open an existing endpoint\n";
+        "Prints each message that arrives, one per line (a ?raw URL: the "
+        "bytes\nas they are; on a connection socket it ends at the "
+        "peer's EOF).\n"
+        "A listener serves up to ?maxconn= connections at once (default "
+        "1024)\nand says on stderr the URL a peer dials.\n"
+        "  -n, --count N      stop after N messages (?raw streams: N "
+        "reads)\n"
+        "  --timeout MS       fail when nothing arrives for MS ms "
+        "(default: wait)\n"
+        "  --hex              print each message as hex\n"
+        "  --json             one JSON object per message: len, text "
+        "(UTF-8) or\n"
+        "                     base64, type, prio, fds, dropped, peer\n"
+        "  -o, --output FILE  write the payloads to FILE, byte for byte\n"
+        "  --type N           sysvmsg: 0 any, N that type, -N lowest "
+        "type <= N\n"
+        "  --peer             show who sent each message\n"
+        "  --save-fds DIR     unix*: write received descriptors' content "
+        "to DIR\n"
+        "  --save-fds-max B   at most B bytes per descriptor (default "
+        "16 MiB)\n"
+        "  --listen           create the endpoint (the default)\n"
+        "  --dial             open an existing endpoint\n"
+        "Exit status: 0 done, 1 failed or lost a message, 2 wrong usage, "
+        "130/143\nstopped by SIGINT/SIGTERM.\n";
 
-struct recv_ctx {
-	const struct cli_opts *o;
-	struct ipk_msg m;
-	struct ipk_peer peer;
-	int fds[RECV_MAXFDS];
-	size_t cap;
-	long long got;
-	bool raw;
-};
-
-/* Length of the valid UTF-8 sequence of 2 to 4 bytes at p, or 0. */
-static size_t
-recv_utf8_len(const unsigned char *p, size_t n)
+bool
+recv_done(const struct recv_ctx *r)
 {
-	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-	if (len == 0 || len > n || p[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
+	return cli_stop || r->out_err || (r->o->count && r->got >= r->o->count);
 }
 
-/* A JSON string: UTF-8 text as it is, other bytes as \u00XX. */
+/* Copy one passed descriptor into DIR/fd-MSG-I, at most save_max bytes. */
 static void
-recv_json_str(const unsigned char *p, size_t n)
+recv_save_one(struct recv_ctx *r, int fd, size_t i)
 {
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = p[i];
-		size_t u = ch >= 0x80 ? recv_utf8_len(p + i, n - i) : 0;
-		if (u) {
-			fwrite(p + i, 1, u, stdout);
-			i += u - 1;
-		} else if (ch == '"' || ch == '\\') {
-			printf("\\%c", ch);
-		} else if (ch == '\n') {
-			fputs("\\n", stdout);
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			printf("\\u%04x", ch);
-		} else {
-			putchar(ch);
-		}
+	const struct cli_opts *o = r->o;
+	char path[4096], buf[65536];
+	snprintf(path, sizeof(path), "%s/fd-%lld-%zu", o->save_fds, r->got, i);
+	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		fprintf(stderr, "ipckit: recv: %s: %s\n", path,
+		        strerror(errno));
+		return;
 	}
-	putchar('"');
+	long long left = o->save_max;
+	ssize_t n = 0;
+	while (left > 0 &&
+	       (n = cli_read(fd, buf, sizeof(buf), SAVE_IDLE_MS)) > 0) {
+		size_t k = (size_t)(n < left ? n : left);
+		if (write(out, buf, k) != (ssize_t)k)
+			break;
+		left -= (long long)k;
+	}
+	if (left == 0 && cli_read(fd, buf, 1, 0) > 0)
+		fprintf(stderr,
+		        "ipckit: recv: %s: kept the first %lld bytes "
+		        "(--save-fds-max)\n",
+		        path, o->save_max);
+	else if (n == -ETIMEDOUT)
+		fprintf(stderr,
+		        "ipckit: recv: %s: nothing more came for %d ms; "
+		        "saved what came\n",
+		        path, SAVE_IDLE_MS);
+	close(out);
 }
 
 static void
-recv_peer_text(const struct ipk_peer *p, char *out, size_t size)
-{
-	if (p->pid > 0)
-		snprintf(out, size, "pid %d uid %u gid %u", (int)p->pid,
-		         (unsigned)p->uid, (unsigned)p->gid);
-	else
-		snprintf(out, size, "unknown");
-}
-
-static void
-recv_save_fds(struct recv_ctx *r)
+recv_fds(struct recv_ctx *r)
 {
 	for (size_t i = 0; i < r->m.nfds; i++) {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/fd-%lld-%zu", r->o->save_fds,
-		         r->got, i);
-		int out =
-		        r->o->save_fds
-		                ? open(path,
-		                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		                       0600)
-		                : -1;
-		char buf[65536];
-		ssize_t n;
-		while (out >= 0 && (n = read(r->fds[i], buf, sizeof(buf))) > 0)
-			if (write(out, buf, (size_t)n) != n)
-				break;
-		if (out >= 0)
-			close(out);
+		if (r->o->save_fds && !cli_stop)
+			recv_save_one(r, r->fds[i], i);
 		close(r->fds[i]);
 	}
 }
 
-static void
-recv_print(struct recv_ctx *r, const char *scheme, ssize_t len)
-{
-	const struct cli_opts *o = r->o;
-	const unsigned char *p = r->m.buf;
-	char who[128];
-	recv_peer_text(&r->peer, who, sizeof(who));
-	if (o->json) {
-		printf("{\"len\":%zd,\"data\":", len);
-		recv_json_str(p, (size_t)len);
-		if (!strcmp(scheme, "sysvmsg"))
-			printf(",\"type\":%ld", r->m.type);
-		if (!strcmp(scheme, "mq"))
-			printf(",\"prio\":%u", r->m.prio);
-		if (r->m.nfds)
-			printf(",\"fds\":%zu", r->m.nfds);
-		if (o->peer)
-			printf(",\"peer\":\"%s\"", who);
-		fputs("}\n", stdout);
-	} else if (o->hex) {
-		if (o->peer)
-			printf("[%s] ", who);
-		for (ssize_t i = 0; i < len; i++)
-			printf("%02x", p[i]);
-		putchar('\n');
-	} else {
-		if (o->peer)
-			printf("[%s] ", who);
-		fwrite(p, 1, (size_t)len, stdout);
-		if (!r->raw)
-			putchar('\n');
-		if (r->m.nfds)
-			printf("(with %zu descriptors)\n", r->m.nfds);
-	}
-	recv_save_fds(r);
-	r->got++;
-}
-
-static bool
-recv_wants_meta(const struct cli_opts *o)
-{
-	return o->type_set || o->peer || o->save_fds || o->json;
-}
-
-/* Receive one message from ch: 0 printed, or a negative errno. */
-static int
+int
 recv_one(struct recv_ctx *r, ipk_chan *ch, int timeout_ms)
 {
 	r->m.len = r->cap;
-	r->m.nfds = 0;
+	r->m.nfds = r->meta ? RECV_MAXFDS : 0;
+	r->m.fds = r->meta ? r->fds : NULL;
+	r->m.peer = r->meta ? &r->peer : NULL;
 	r->m.type = r->o->type_set ? (long)r->o->type : 0;
-	ssize_t n;
-	if (recv_wants_meta(r->o)) {
-		r->m.nfds = RECV_MAXFDS;
-		n = ipk_recvmsg(ch, &r->m, timeout_ms);
-	} else {
-		n = ipk_recv(ch, r->m.buf, r->cap, timeout_ms);
-	}
+	ssize_t n = ipk_recvmsg(ch, &r->m, timeout_ms);
 	if (n < 0)
 		return (int)n;
 	if (r->m.nfds > RECV_MAXFDS)
 		r->m.nfds = 0;
-	recv_print(r, ipk_scheme(ch), n);
-	if (fflush(stdout) == EOF)
-		return -EPIPE; /* stdout closed: stop quietly */
-	return 0;
+	const char *scheme = ipk_scheme(ch);
+	struct cli_meta meta = {scheme, &r->m, -1};
+	if (!strcmp(scheme, "udp"))
+		meta.dropped = ipk_drops(ch);
+	int rc = cli_out_msg(&r->out, &meta, (size_t)n);
+	recv_fds(r);
+	r->got++;
+	if (rc < 0)
+		r->out_err = rc;
+	return rc;
 }
 
-/* The next wait: a slice, or less when --timeout ends sooner. */
-static int
-recv_slice(const struct recv_ctx *r, int idle)
-{
-	if (r->o->timeout < 0 || r->o->timeout - idle >= CLI_SLICE_MS)
-		return CLI_SLICE_MS;
-	return r->o->timeout - idle;
-}
-
+/* Four bytes that read as text: a length prefix that is not one. */
 static bool
-recv_done(const struct recv_ctx *r)
+recv_looks_text(size_t claimed)
 {
-	return cli_stop || (r->o->count && r->got >= r->o->count);
+	for (int i = 0; i < 4; i++) {
+		unsigned b = (unsigned)(claimed >> (8 * i)) & 0xff;
+		if ((b < 0x20 || b > 0x7e) && b != '\n' && b != '\t' &&
+		    b != '\r')
+			return false;
+	}
+	return claimed <= 0xffffffffu;
+}
+
+static int
+recv_fail(struct recv_ctx *r, ipk_chan *ch, int err)
+{
+	const char *url = r->o->url;
+	if (err != -EMSGSIZE || !ch)
+		return cli_fail_at("recv", url, err, CLI_RECV);
+	char hint[160];
+	size_t max = ipk_max(ch);
+	bool stream = cli_scheme_in(url, "fifo pipe unix tcp");
+	if (stream && !r->raw && recv_looks_text(r->m.len))
+		snprintf(hint, sizeof(hint),
+		         "the writer sent plain text, not framed messages; "
+		         "add ?raw to read bytes as they are");
+	else if (r->m.len > max)
+		snprintf(hint, sizeof(hint),
+		         "a message of %zu bytes is above this channel's max "
+		         "of %zu; raise ?max=",
+		         r->m.len, max);
+	else
+		return cli_fail_at("recv", url, err, CLI_RECV);
+	return cli_fail_hint("recv", url, err, hint);
+}
+
+void
+recv_lost(struct recv_ctx *r, ipk_chan *ch, int err)
+{
+	r->lost++;
+	recv_fail(r, ch, err);
+}
+
+/* Errors after which this channel still delivers the next message. */
+static bool
+recv_recoverable(const struct recv_ctx *r, int err)
+{
+	if (err == -ECONNRESET || err == -ENOBUFS)
+		return true;
+	return err == -EMSGSIZE && !r->raw && cli_scheme_in(r->o->url, "fifo");
 }
 
 /* One channel: a dialer, or a listener without connections. */
 static int
 recv_single(struct recv_ctx *r, ipk_chan *ch)
 {
-	int idle = 0;
 	while (!recv_done(r)) {
-		int slice = recv_slice(r, idle);
-		int rc = recv_one(r, ch, slice);
-		if (rc == 0) {
-			idle = 0;
+		int rc = recv_one(r, ch, r->o->timeout);
+		if (rc == 0 || r->out_err)
 			continue;
-		}
-		if (rc != -ETIMEDOUT)
+		if (!recv_recoverable(r, rc))
 			return rc;
-		idle += slice;
-		if (r->o->timeout >= 0 && idle >= r->o->timeout)
-			return rc;
+		recv_lost(r, ch, rc);
 	}
 	return 0;
-}
-
-/* Drain every whole message a readable connection has buffered. */
-static int
-recv_drain(struct recv_ctx *r, ipk_chan *c)
-{
-	int rc;
-	while (!recv_done(r) && (rc = recv_one(r, c, 0)) == 0)
-		;
-	return recv_done(r) ? 0 : rc;
-}
-
-static int
-recv_many(struct recv_ctx *r, ipk_chan *l, ipk_chan *first)
-{
-	ipk_chan *conn[RECV_MAXCONN];
-	size_t n = 0;
-	int idle = 0, rc = 0;
-	if (first)
-		conn[n++] = first;
-	while (!recv_done(r)) {
-		struct pollfd p[RECV_MAXCONN + 1];
-		p[0] = (struct pollfd){.fd = ipk_fd(l), .events = POLLIN};
-		for (size_t i = 0; i < n; i++)
-			p[i + 1] = (struct pollfd){ipk_fd(conn[i]), POLLIN, 0};
-		int slice = recv_slice(r, idle);
-		int k = poll(p, n + 1, slice);
-		if (k == 0) {
-			idle += slice;
-			if (r->o->timeout >= 0 && idle >= r->o->timeout) {
-				rc = -ETIMEDOUT;
-				break;
-			}
-			continue;
-		}
-		idle = 0;
-		for (size_t i = n; i-- > 0;) {
-			if (!p[i + 1].revents)
-				continue;
-			int e = recv_drain(r, conn[i]);
-			if (e == -EAGAIN)
-				continue;
-			if (e == -EPIPE && fflush(stdout) == EOF) {
-				rc = e;
-				break;
-			}
-			if (e < 0 && e != -EPIPE)
-				cli_fail("recv", r->o->url, e);
-			ipk_close(conn[i]);
-			conn[i] = conn[--n];
-		}
-		ipk_chan *c;
-		if ((p[0].revents & POLLIN) && ipk_accept(l, &c, 0) == 0) {
-			if (n < RECV_MAXCONN)
-				conn[n++] = c;
-			else
-				ipk_close(c);
-		}
-	}
-	while (n > 0)
-		ipk_close(conn[--n]);
-	return rc;
 }
 
 static int
@@ -293,49 +200,158 @@ recv_run(struct recv_ctx *r, ipk_chan *ch)
 }
 
 static int
-recv_result(struct recv_ctx *r, int rc)
+recv_output_error(const struct recv_ctx *r)
 {
-	if (rc == -EPIPE && (r->o->count == 0 || r->got >= r->o->count))
-		return 0; /* the peer finished, or stdout was closed */
-	if (rc == -ETIMEDOUT && r->got > 0 && r->o->count == 0)
-		return 0;
+	if (r->out_err == -EPIPE)
+		return 0; /* the reader of stdout is done: so are we */
+	fprintf(stderr, "ipckit: recv: %s: %s\n", r->out.name,
+	        ipk_strerror(r->out_err));
+	return 1;
+}
+
+static int
+recv_result(struct recv_ctx *r, ipk_chan *ch, int rc)
+{
+	const struct cli_opts *o = r->o;
+	if (r->out_err)
+		return recv_output_error(r);
+	if (rc == -ECANCELED)
+		return cli_stop ? 1 : 0; /* signal, or stdout closed */
+	if (rc == -EPIPE && (o->count == 0 || r->got >= o->count))
+		rc = 0; /* the peer finished */
+	if (rc == -ETIMEDOUT && r->got > 0 && o->count == 0)
+		rc = 0;
 	if (rc == -ETIMEDOUT) {
 		fprintf(stderr,
 		        "ipckit: recv: %s: no message within %d ms (got "
 		        "%lld)\n",
-		        r->o->url, r->o->timeout, r->got);
+		        o->url, o->timeout, r->got);
 		return 1;
 	}
-	return rc < 0 ? cli_fail("recv", r->o->url, rc) : 0;
+	if (rc < 0)
+		return recv_fail(r, ch, rc);
+	return r->lost ? 1 : 0;
+}
+
+/* What the channel lost or refused on purpose, said once at the end. */
+static void
+recv_report(const struct recv_ctx *r, ipk_chan *ch)
+{
+	struct ipk_stats st;
+	const char *u = r->o->url;
+	if (ipk_stats(ch, &st) < 0)
+		return;
+	if (st.dropped > 0)
+		fprintf(stderr,
+		        "ipckit: recv: %s: the kernel dropped %lld "
+		        "datagrams (the receive buffer was full)\n",
+		        u, st.dropped);
+	if (st.discarded > 0)
+		fprintf(stderr,
+		        "ipckit: recv: %s: discarded %lld bytes that were "
+		        "not whole messages\n",
+		        u, st.discarded);
+	if (st.refused > 0)
+		fprintf(stderr,
+		        "ipckit: recv: %s: refused %lld connections "
+		        "(credential policy or ?maxconn=)\n",
+		        u, st.refused);
+	if (st.shed > 0)
+		fprintf(stderr,
+		        "ipckit: recv: %s: dropped %lld connections over "
+		        "?rxbudget=\n",
+		        u, st.shed);
+}
+
+static int
+recv_check_dir(const char *dir)
+{
+	struct stat st;
+	int err = stat(dir, &st) < 0 ? -errno : 0;
+	if (err == 0 && !S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
+	if (err == 0)
+		return 0;
+	return cli_fail_hint("recv", dir, err,
+	                     "--save-fds needs an existing directory");
+}
+
+/* Checks and files that come before the channel is opened. */
+static int
+recv_prepare(struct cli_opts *o, struct recv_ctx *r)
+{
+	if (o->nargs)
+		return cli_usage("recv", "unexpected argument '%s'",
+		                 o->args[0]);
+	if ((o->hex && o->json) || (o->output && (o->hex || o->json)))
+		return cli_usage("recv", "--hex, --json and --output exclude "
+		                         "each other");
+	int rc = cli_check_url("recv", o->url);
+	if (rc)
+		return rc;
+	if (o->save_fds && (rc = recv_check_dir(o->save_fds)))
+		return rc;
+	if (o->save_max < 0)
+		o->save_max = CLI_SAVE_FDS_MAX;
+	r->out = (struct cli_out){stdout,  "stdout", o->hex, o->json,
+	                          o->peer, r->raw,   false};
+	if (!o->output)
+		return 0;
+	r->out.f = fopen(o->output, "wbe");
+	r->out.name = o->output;
+	r->out.bytes = true;
+	return r->out.f ? 0 : cli_fail_hint("recv", o->output, -errno, NULL);
+}
+
+static int
+recv_open(const struct cli_opts *o, ipk_chan **ch)
+{
+	ipk_chan *unused;
+	int open_timeout = o->timeout < 0 ? IPK_DEFAULT_TIMEOUT : o->timeout;
+	int rc = cli_open(o->url, o->listen, false, open_timeout, ch, &unused);
+	if (rc < 0)
+		return cli_fail_at("recv", o->url, rc, CLI_OPEN);
+	char name[4200];
+	if (o->listen && ipk_name(*ch, name, sizeof(name)) == 0)
+		fprintf(stderr, "ipckit: recv: listening on %s\n", name);
+	return 0;
+}
+
+static int
+recv_main(struct cli_opts *o)
+{
+	struct recv_ctx r = {.o = o, .raw = cli_url_flag(o->url, "raw")};
+	int rc = recv_prepare(o, &r);
+	if (rc)
+		return rc;
+	r.meta = o->type_set || o->peer || o->save_fds || o->json;
+	if (!o->output)
+		cli_watch_stdout();
+	ipk_chan *ch = NULL;
+	rc = recv_open(o, &ch);
+	if (rc == 0) {
+		r.cap = ipk_max(ch);
+		r.m.buf = malloc(r.cap ? r.cap : 1);
+		rc = r.m.buf ? recv_run(&r, ch) : -ENOMEM;
+		rc = recv_result(&r, ch, rc);
+		recv_report(&r, ch);
+	}
+	free(r.m.buf);
+	ipk_close(ch);
+	if (o->output && fclose(r.out.f) == EOF && rc == 0)
+		rc = cli_fail_hint("recv", o->output, -errno, NULL);
+	return rc;
 }
 
 int
 cmd_recv(int argc, char **argv)
 {
 	struct cli_opts o = {.timeout = -1, .listen = true};
-	int rc = cli_parse("recv", argc, argv,
-	                   "n listen dial timeout type hex json peer save-fds",
-	                   &o);
+	int rc = cli_parse("recv", argc, argv, &o);
 	if (rc || o.help) {
 		if (o.help)
 			fputs(recv_help, stdout);
 		return rc;
 	}
-	if (o.nargs)
-		return cli_usage("recv", "unexpected argument '%s'", o.args[0]);
-	ipk_chan *ch, *unused;
-	int open_timeout = o.timeout < 0 ? IPK_DEFAULT_TIMEOUT : o.timeout;
-	rc = cli_open(o.url, o.listen, false, open_timeout, &ch, &unused);
-	if (rc < 0)
-		return cli_exit_code(cli_fail("recv", o.url, rc));
-	struct recv_ctx r = {.o = &o, .raw = cli_url_flag(o.url, "raw")};
-	r.cap = ipk_max(ch);
-	r.m.buf = malloc(r.cap ? r.cap : 1);
-	r.m.fds = r.fds;
-	r.m.peer = &r.peer;
-	rc = r.m.buf ? recv_run(&r, ch) : -ENOMEM;
-	rc = recv_result(&r, rc);
-	free(r.m.buf);
-	ipk_close(ch);
-	return cli_exit_code(rc);
+	return cli_exit_code(recv_main(&o));
 }
