@@ -417,12 +417,13 @@ udp_drops_read_while_receiving(void)
 	CHECK(ipk_name(l, name, sizeof(name)) == 0, "name");
 	int small = 4096;
 	setsockopt(ipk_fd(l), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	/* Fork before any thread: the child of a threaded process is not. */
+	pid_t pid = spawn(udp_burst, name);
+	CHECK(pid > 0, "fork: %s", strerror(errno));
 	_Atomic int stop = 0;
 	struct flow st = {.ch = l, .stop = &stop};
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, drops_thread, &st) == 0, "thread");
-	pid_t pid = spawn(udp_burst, name);
-	CHECK(pid > 0, "fork: %s", strerror(errno));
 	char buf[128];
 	long got = 0;
 	uint32_t last = 0;
