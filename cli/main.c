@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 static const char main_help[] =
@@ -47,11 +48,18 @@ static const struct {
         {"bench", cmd_bench},
 };
 
+static int main_usage(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
+
+/* Wrong usage of the command itself: what, then the usage, on stderr. */
 static int
-main_usage(const char *fmt, const char *arg)
+main_usage(const char *fmt, ...)
 {
+	va_list ap;
 	fputs("ipckit: ", stderr);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputs("\n\n", stderr);
 	fputs(main_help, stderr);
 	return EXIT_USAGE;
@@ -61,7 +69,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		return main_usage("no verb given%s", "");
+		return main_usage("no verb given");
 	const char *verb = argv[1];
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h") ||
 	    !strcmp(verb, "help")) {
