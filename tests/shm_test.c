@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -497,4 +498,48 @@ Test(sysvshm, ipcmk_segment_refused, .fini = th_cleanup)
 	cr_expect_eq(ipk_dial(url, &c), -EPERM, "0666 segment used");
 	cr_expect_eq(shmctl(id, IPC_STAT, &sd), 0, "ipcmk's segment removed");
 	shmctl(id, IPC_RMID, NULL);
+}
+
+/* ipk_fd: readable exactly while a message waits, beside other fds. */
+static void
+check_pollfd(const char *url)
+{
+	ipk_chan *l, *d;
+	cr_assert_eq(ipk_listen(url, &l), 0, "%s", url);
+	cr_assert_eq(ipk_dial(url, &d), 0, "%s", url);
+	int fd = ipk_fd(l);
+	cr_assert_geq(fd, 0, "%s: %s", url, ipk_strerror(fd));
+	cr_expect_eq(ipk_fd(l), fd, "the same descriptor each time");
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	cr_expect_eq(poll(&p, 1, 0), 0, "%s: readable while empty", url);
+	cr_assert_eq(ipk_send(d, "one", 3, WAIT), 0);
+	cr_assert_eq(ipk_send(d, "two", 3, WAIT), 0);
+	cr_expect_eq(poll(&p, 1, WAIT), 1, "%s: not readable", url);
+	char buf[8];
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 0), 3);
+	cr_expect_eq(poll(&p, 1, 0), 1, "%s: one still waits", url);
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 0), 3);
+	cr_expect_eq(poll(&p, 1, 0), 0, "%s: readable once drained", url);
+	/* The dialer's side too, asked for after its message came. */
+	cr_assert_eq(ipk_send(l, "back", 4, WAIT), 0);
+	struct pollfd q = {.fd = ipk_fd(d), .events = POLLIN};
+	cr_expect_eq(poll(&q, 1, 0), 1, "%s: dialer's not readable", url);
+	cr_expect_eq(ipk_recv(d, buf, sizeof(buf), 0), 4);
+	cr_expect_eq(poll(&q, 1, 0), 0);
+	ipk_close(d);
+	ipk_close(l);
+}
+
+Test(shm, pollfd_readable_while_a_message_waits, .fini = th_cleanup)
+{
+	char url[96];
+	snprintf(url, sizeof(url), "shm:/ipk-test-%d-bell", getpid());
+	check_pollfd(url);
+	char bell[128];
+	snprintf(bell, sizeof(bell), "/dev/shm/ipk-test-%d-bell.bell.1",
+	         getpid());
+	cr_expect_neq(access(bell, F_OK), 0, "doorbell FIFO left");
+	snprintf(url, sizeof(url), "sysvshm:0x%x?wait=sleep",
+	         (unsigned)fresh_key());
+	check_pollfd(url);
 }

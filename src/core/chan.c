@@ -360,9 +360,11 @@ ipk_fd(const ipk_chan *ch)
 {
 	if (!ch)
 		return -EINVAL;
-	if (!(ch->tp->caps & IPK_CAP_FD) || ch->fd < 0)
+	if (!(ch->tp->caps & IPK_CAP_FD))
 		return -ENOTSUP;
-	return ch->fd;
+	if (ch->tp->pollfd) /* made on first use: the channel is not const */
+		return ch->tp->pollfd((struct ipk_chan *)(uintptr_t)ch);
+	return ch->fd >= 0 ? ch->fd : -ENOTSUP;
 }
 
 size_t

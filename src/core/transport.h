@@ -38,6 +38,8 @@ enum {
  *               len against ipk_max, one reserve or peek at a time, and
  *               commit's len against the reserve's.  commit never blocks.
  *               Without them chan.c uses a buffer and send / recv.
+ * pollfd        Optional: the descriptor ipk_fd gives, where it is not
+ *               c->fd (made on first use); without it, c->fd.
  * shutdown      Half-close the sending direction.
  * drops         Optional: messages the kernel dropped before this end.
  * check         Optional: what listen/dial would refuse in u's own
@@ -72,6 +74,7 @@ struct ipk_transport {
 	int (*peek)(struct ipk_chan *c, const void **ptr, size_t *len,
 	            int64_t deadline);
 	int (*release)(struct ipk_chan *c);
+	int (*pollfd)(struct ipk_chan *c);
 	int (*shutdown)(struct ipk_chan *c);
 	uint32_t (*drops)(const struct ipk_chan *c); /* kernel drops, udp */
 	int (*check)(const struct ipk_url *u, char *why, size_t size);

@@ -230,6 +230,9 @@ ipk__ring_publish(struct ipk__ring *r)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&r->ctl->cons_wait, memory_order_relaxed))
 		ring_wake(r, &r->ctl->data_seq);
+	if (atomic_load_explicit(&r->ctl->bell, memory_order_relaxed) &&
+	    r->w->bell)
+		r->w->bell(r->w->ctx);
 }
 
 void
@@ -305,6 +308,12 @@ ipk__ring_release(struct ipk__ring *r)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&r->ctl->prod_wait, memory_order_relaxed))
 		ring_wake(r, &r->ctl->room_seq);
+}
+
+bool
+ipk__ring_empty(struct ipk__ring *r)
+{
+	return !ring_ready(r, true, 0);
 }
 
 long long

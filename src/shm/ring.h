@@ -27,6 +27,7 @@ struct ipk__ring_ctl {
 	_Atomic uint32_t room_seq;          /* the producer sleeps on it */
 	_Atomic uint32_t cons_wait;         /* the consumer sleeps */
 	_Atomic uint64_t dropped; /* messages a new consumer skipped */
+	_Atomic uint32_t bell;    /* ring the doorbell on each publish */
 };
 
 enum { IPK__WAIT_ADAPTIVE, IPK__WAIT_SPIN, IPK__WAIT_SLEEP };
@@ -44,6 +45,8 @@ struct ipk__ring_waiter {
 	/* Sleep on / wake a sequence word; NULL: futex. */
 	int (*sleep)(void *ctx, _Atomic uint32_t *seq, uint32_t seen, int ms);
 	void (*wake)(void *ctx, _Atomic uint32_t *seq);
+	/* The consumer asked for a doorbell (ipk_fd): ring it. */
+	void (*bell)(void *ctx);
 };
 
 /* One end of one direction, in this process. */
@@ -92,6 +95,8 @@ void ipk__ring_publish(struct ipk__ring *r);
 int ipk__ring_peek(struct ipk__ring *r, const void **ptr, size_t *len,
                    int64_t deadline);
 void ipk__ring_release(struct ipk__ring *r);
+/* Consumer: nothing published beyond what it has taken (reloads head). */
+bool ipk__ring_empty(struct ipk__ring *r);
 /* A new consumer throws away what the last one left: how many messages. */
 long long ipk__ring_drop_all(struct ipk__ring *r);
 

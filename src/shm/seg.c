@@ -20,8 +20,10 @@
 const char *const ipk__seg_options[] = {"size", "wait", NULL};
 
 int
-ipk__seg_parse(const struct ipk_url *u, uint64_t *size, int *wait)
+ipk__seg_parse(struct ipk__seg *s, const struct ipk_url *u, uint64_t *size)
 {
+	int *wait = &s->wait;
+	s->bell_in = s->bell_out = -1;
 	long long sz = IPK__SEG_SIZE;
 	if (ipk__url_num(u, "size", IPK__RING_MIN, IPK__RING_MAX, &sz) < 0)
 		return -EINVAL;
@@ -91,7 +93,8 @@ ipk__seg_rings(struct ipk__seg *s, const struct ipk__seg_ops *ops)
 	                                   .closed = s->listener ? &h->closed_d
 	                                                         : &h->closed_l,
 	                                   .sleep = ops->sleep,
-	                                   .wake = ops->wake};
+	                                   .wake = ops->wake,
+	                                   .bell = ipk__seg_bell_ring};
 	s->wrx = s->wtx;
 	if (s->listener) { /* a dialer's leaving does not end its receives */
 		s->wrx.alive = seg_always;
@@ -224,7 +227,10 @@ ipk__seg_peek(struct ipk_chan *c, const void **ptr, size_t *len,
 int
 ipk__seg_release(struct ipk_chan *c)
 {
-	ipk__ring_release(&((struct ipk__seg *)c)->rx);
+	struct ipk__seg *s = (struct ipk__seg *)c;
+	ipk__ring_release(&s->rx);
+	if (s->bell_in >= 0)
+		ipk__seg_bell_settle(s);
 	return 0;
 }
 

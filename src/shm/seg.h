@@ -36,6 +36,10 @@ struct ipk__seg {
 	struct ipk__seg_hdr *hdr;
 	struct ipk__ring tx, rx;
 	struct ipk__ring_waiter wtx, wrx;
+	/* ipk_fd: a FIFO per direction, "<bell>.0" and "<bell>.1" */
+	char bell[128];        /* set by the transport: where they live */
+	int bell_in, bell_out; /* ours to poll; the peer's to ring; or -1 */
+	bool bell_made;        /* we made bell_in's FIFO: unlink on close */
 };
 
 /* How a transport sleeps, wakes and tells that its peer lives. */
@@ -48,7 +52,7 @@ struct ipk__seg_ops {
 extern const char *const ipk__seg_options[];
 
 /* ?size= (rounded up to a power of two) and ?wait=: 0 or -EINVAL. */
-int ipk__seg_parse(const struct ipk_url *u, uint64_t *size, int *wait);
+int ipk__seg_parse(struct ipk__seg *s, const struct ipk_url *u, uint64_t *size);
 /* Bytes of a segment with rings of size bytes. */
 size_t ipk__seg_len(uint64_t size);
 /* Listener: fill the header of a fresh mapping (magic comes last). */
@@ -79,5 +83,13 @@ int ipk__seg_peek(struct ipk_chan *c, const void **ptr, size_t *len,
                   int64_t deadline);
 int ipk__seg_release(struct ipk_chan *c);
 uint32_t ipk__seg_drops(const struct ipk_chan *c);
+/* ipk_fd: the doorbell FIFO of this side's receiving ring (seg_bell.c). */
+int ipk__seg_pollfd(struct ipk_chan *c);
+/* After a receive: keep the doorbell readable iff a message waits. */
+void ipk__seg_bell_settle(struct ipk__seg *s);
+/* The producer's side: ring the peer's doorbell (a ring waiter hook). */
+void ipk__seg_bell_ring(void *seg);
+/* Close both doorbells; the listener also removes every FIFO. */
+void ipk__seg_bell_close(struct ipk__seg *s, bool remove_all);
 
 #endif

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -65,11 +66,15 @@ static const struct ipk__seg_ops shm_ops = {shm_peer_alive, shm_sleep,
 static int
 shm_parse(struct shm_chan *s, const struct ipk_url *u, uint64_t *size)
 {
-	int rc = ipk__seg_parse(u, size, &s->seg.wait);
+	int rc = ipk__seg_parse(&s->seg, u, size);
 	if (rc == 0)
 		rc = ipk__posix_name(u->rest, NAME_MAX);
 	if (rc == 0 && !(s->name = strdup(u->rest)))
 		rc = -ENOMEM;
+	if (rc == 0 &&
+	    snprintf(s->seg.bell, sizeof(s->seg.bell), "/dev/shm%s.bell",
+	             u->rest) >= (int)sizeof(s->seg.bell))
+		s->seg.bell[0] = '\0'; /* a name too long for one: no ipk_fd */
 	return rc;
 }
 
@@ -250,6 +255,8 @@ shm_close(struct ipk_chan *c)
 {
 	struct shm_chan *s = (struct shm_chan *)c;
 	ipk__seg_leave(&s->seg, &shm_ops);
+	ipk__seg_bell_close(&s->seg,
+	                    s->seg.listener && !(c->flags & IPK__KEEP));
 	struct stat st;
 	int fd = -1;
 	if (s->seg.listener && !(c->flags & IPK__KEEP))
@@ -267,7 +274,7 @@ shm_close(struct ipk_chan *c)
 const struct ipk_transport ipk__shm = {
         .scheme = "shm",
         .size = sizeof(struct shm_chan),
-        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES,
+        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD,
         .options = ipk__seg_options,
         .listen = shm_listen,
         .dial = shm_dial,
@@ -279,5 +286,6 @@ const struct ipk_transport ipk__shm = {
         .peek = ipk__seg_peek,
         .release = ipk__seg_release,
         .drops = ipk__seg_drops,
+        .pollfd = ipk__seg_pollfd,
         .close = shm_close,
 };

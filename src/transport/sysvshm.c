@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
@@ -185,9 +186,11 @@ static int
 svshm_parse(struct svshm_chan *s, const struct ipk_url *u, uint64_t *size)
 {
 	s->shmid = s->semid = -1;
-	int rc = ipk__seg_parse(u, size, &s->seg.wait);
+	int rc = ipk__seg_parse(&s->seg, u, size);
 	if (rc == 0)
 		rc = ipk__sysv_key(u->rest, &s->key);
+	snprintf(s->seg.bell, sizeof(s->seg.bell),
+	         "/dev/shm/ipckit-sysvshm-0x%08x.bell", (unsigned)s->key);
 	return rc == 0 && s->key == IPC_PRIVATE ? -EINVAL : rc;
 }
 
@@ -301,6 +304,8 @@ svshm_close(struct ipk_chan *c)
 {
 	struct svshm_chan *s = (struct svshm_chan *)c;
 	ipk__seg_leave(&s->seg, &svshm_ops);
+	ipk__seg_bell_close(&s->seg,
+	                    s->seg.listener && !(c->flags & IPK__KEEP));
 	if (c->flags & IPK__KEEP)
 		s->seg.listener = false; /* svshm_undo removes nothing */
 	svshm_undo(s);
@@ -309,7 +314,7 @@ svshm_close(struct ipk_chan *c)
 const struct ipk_transport ipk__sysvshm = {
         .scheme = "sysvshm",
         .size = sizeof(struct svshm_chan),
-        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES,
+        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD,
         .options = ipk__seg_options,
         .listen = svshm_listen,
         .dial = svshm_dial,
@@ -321,5 +326,6 @@ const struct ipk_transport ipk__sysvshm = {
         .peek = ipk__seg_peek,
         .release = ipk__seg_release,
         .drops = ipk__seg_drops,
+        .pollfd = ipk__seg_pollfd,
         .close = svshm_close,
 };
