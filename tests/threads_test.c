@@ -12,6 +12,7 @@
  * Usage: threads_test [case-name...]
  */
 #include "helpers.h"
+#include "raw_peer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -451,6 +452,120 @@ udp_drops_read_while_receiving(void)
 	return 0;
 }
 
+/* ---- ?rxbudget=: connections of one listener in two threads ---------- */
+
+/*
+ * The budget is shared by the connections of a listener, which may be
+ * served by different threads; ipk_stats(listener) reads it meanwhile.
+ * HOGS raw connections each announce 16 MiB and send 400 KiB of it.
+ */
+#define HOGS 4
+
+struct hogs {
+	char name[128];
+	int done[2]; /* test -> peer: hang up now */
+};
+
+static int
+hog_peer(void *arg)
+{
+	struct hogs *h = arg;
+	int fd[HOGS];
+	bool alive[HOGS];
+	for (int i = 0; i < HOGS; i++) {
+		fd[i] = raw_connect(h->name);
+		CHECK(fd[i] >= 0, "connect %s", h->name);
+		char hdr[4];
+		raw_header(hdr, 16u << 20);
+		alive[i] = raw_write(fd[i], hdr, 4) == 0;
+	}
+	static char chunk[16u << 10];
+	for (size_t sent = 0; sent < (400u << 10); sent += sizeof(chunk))
+		for (int i = 0; i < HOGS; i++)
+			if (alive[i] && raw_write(fd[i], chunk, sizeof(chunk)))
+				alive[i] = false;
+	th_get(h->done[0], 30000);
+	for (int i = 0; i < HOGS; i++)
+		close(fd[i]);
+	return 0;
+}
+
+struct server {
+	ipk_chan *c[2];
+	char *buf;
+	_Atomic int nobufs;
+	_Atomic long err;
+};
+
+static void *
+serve_thread(void *arg)
+{
+	struct server *v = arg;
+	bool done[2] = {false, false};
+	long long end = th_now_ms() + 3000 * th_mult();
+	while (th_now_ms() < end && !(done[0] && done[1]))
+		for (int i = 0; i < 2; i++) {
+			if (done[i])
+				continue;
+			ssize_t r = ipk_recv(v->c[i], v->buf, 16u << 20, 20);
+			if (r == -ENOBUFS) {
+				done[i] = true;
+				atomic_fetch_add(&v->nobufs, 1);
+			} else if (r != -ETIMEDOUT) {
+				atomic_store(&v->err, r);
+				done[i] = true;
+			}
+		}
+	return NULL;
+}
+
+static int
+rxbudget_connections_in_two_threads(void)
+{
+	struct hogs h;
+	ipk_chan *l, *c[HOGS];
+	CHECK(ipk_listen("tcp://127.0.0.1:0?rxbudget=1048576", &l) == 0,
+	      "listen");
+	CHECK(ipk_name(l, h.name, sizeof(h.name)) == 0, "name");
+	CHECK(pipe(h.done) == 0, "pipe");
+	pid_t pid = spawn(hog_peer, &h);
+	CHECK(pid > 0, "fork: %s", strerror(errno));
+	for (int i = 0; i < HOGS; i++)
+		CHECK(ipk_accept(l, &c[i], WAIT) == 0, "accept %d", i);
+	struct server v[2] = {{.c = {c[0], c[1]}}, {.c = {c[2], c[3]}}};
+	_Atomic int stop = 0;
+	struct flow st = {.ch = l, .stop = &stop};
+	pthread_t t[3];
+	for (int i = 0; i < 2; i++) {
+		v[i].buf = malloc(16u << 20);
+		CHECK(v[i].buf, "malloc");
+		CHECK(pthread_create(&t[i], NULL, serve_thread, &v[i]) == 0,
+		      "thread");
+	}
+	CHECK(pthread_create(&t[2], NULL, drops_thread, &st) == 0, "thread");
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	atomic_store(&stop, 1);
+	pthread_join(t[2], NULL);
+	struct ipk_stats s;
+	int rc = ipk_stats(l, &s);
+	th_put(h.done[1], 'q');
+	int status = th_wait(pid, WAIT * th_mult());
+	for (int i = 0; i < HOGS; i++)
+		ipk_close(c[i]);
+	ipk_close(l);
+	int nobufs = atomic_load(&v[0].nobufs) + atomic_load(&v[1].nobufs);
+	for (int i = 0; i < 2; i++) {
+		free(v[i].buf);
+		CHECK(atomic_load(&v[i].err) == 0, "server %d: %s", i,
+		      ipk_strerror((int)atomic_load(&v[i].err)));
+	}
+	CHECK(rc == 0 && nobufs >= 1, "nobody was shed (%d)", nobufs);
+	CHECK(s.shed == nobufs, "shed %lld, -ENOBUFS %d", s.shed, nobufs);
+	CHECK(status == 0, "peer exit status %d", status);
+	return 0;
+}
+
 /* ---- the runner ------------------------------------------------------- */
 
 static const struct {
@@ -465,6 +580,8 @@ static const struct {
         {"tcp_frame_deadline_while_sending", tcp_frame_deadline_while_sending},
         {"unixgram_reply_and_recv_at_once", unixgram_reply_and_recv_at_once},
         {"udp_drops_read_while_receiving", udp_drops_read_while_receiving},
+        {"rxbudget_connections_in_two_threads",
+         rxbudget_connections_in_two_threads},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
