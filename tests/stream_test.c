@@ -1086,6 +1086,116 @@ Test(stream, rxbudget_sheds_the_largest_unix)
 	budget_run("unix");
 }
 
+/*
+ * What the budget charges comes back: when a message completes, and when
+ * a connection holding a partial one is closed.  Budget 1 MiB; A holds
+ * 800 KiB of a 2 MiB message and is closed; then B sends messages of
+ * 600 KiB in two halves, one after the other: none is shed (had A's
+ * charge stayed, B's first half would pass the budget).
+ */
+#define RELEASE_HELD (800u << 10)
+#define RELEASE_PART (600u << 10)
+
+static int
+release_peer(void *arg)
+{
+	struct job *j = arg;
+	int a = raw_connect(j->name);
+	CK(a >= 0);
+	static char buf[4 + RELEASE_HELD];
+	raw_header(buf, 2u << 20);
+	CK(raw_write(a, buf, 4 + RELEASE_HELD) == 0);
+	CK(th_get(j->down[0], 20000) == 'b'); /* A is closed: B now */
+	close(a);
+	int b = raw_connect(j->name);
+	CK(b >= 0);
+	for (uint32_t k = 0; k < 4; k++) {
+		raw_header(buf, RELEASE_PART);
+		msg_make(buf + 4, k, RELEASE_PART);
+		size_t half = (4 + RELEASE_PART) / 2;
+		CK(raw_write(b, buf, half) == 0);
+		usleep(50000);
+		CK(raw_write(b, buf + half, 4 + RELEASE_PART - half) == 0);
+	}
+	th_get(j->down[0], 20000);
+	close(b);
+	return 0;
+}
+
+static void
+release_run(const char *kind)
+{
+	struct job j = {0};
+	j.l = listen_kind(kind, "?rxbudget=1048576", j.name, sizeof(j.name));
+	job_pipes(&j);
+	char *buf = malloc(2u << 20);
+	cr_assert_not_null(buf);
+	pid_t w = spawn(release_peer, &j);
+	ipk_chan *a = accept_ok(j.l);
+	/* Take in A's 800 KiB (the receives time out: the rest never comes). */
+	long long end = th_now_ms() + 1000;
+	while (th_now_ms() < end) {
+		ssize_t r = ipk_recv(a, buf, 2u << 20, 20);
+		cr_assert_eq(r, -ETIMEDOUT, "A: %zd (%s)", r,
+		             ipk_strerror((int)r));
+	}
+	ipk_close(a);
+	cr_assert_eq(th_put(j.down[1], 'b'), 0);
+	ipk_chan *b = accept_ok(j.l);
+	for (uint32_t k = 0; k < 4; k++) {
+		ssize_t r;
+		do
+			r = ipk_recv(b, buf, 2u << 20, 20);
+		while (r == -ETIMEDOUT);
+		cr_assert_eq(r, (ssize_t)RELEASE_PART, "B message %u: %zd (%s)",
+		             k, r, ipk_strerror((int)r));
+		cr_assert_eq(msg_seq(buf, RELEASE_PART), k, "B %u torn", k);
+	}
+	struct ipk_stats st;
+	cr_assert_eq(ipk_stats(j.l, &st), 0);
+	cr_assert_eq(st.shed, 0, "shed %lld", st.shed);
+	th_put(j.down[1], 'q');
+	expect_exit(w, WAIT, 0, "raw peer");
+	free(buf);
+	job_close(&j);
+	ipk_close(b);
+	ipk_close(j.l);
+}
+
+Test(stream, rxbudget_given_back_on_close_and_completion_tcp)
+{
+	release_run("tcp");
+}
+
+Test(stream, rxbudget_given_back_on_close_and_completion_unix)
+{
+	release_run("unix");
+}
+
+/* The connections outlive their listener, and so does its budget. */
+Test(stream, rxbudget_connection_outlives_its_listener_tcp)
+{
+	struct job j = {0};
+	j.l = listen_kind("tcp", "?rxbudget=1048576", j.name, sizeof(j.name));
+	int fd = raw_ok(j.name);
+	ipk_chan *c = accept_ok(j.l);
+	ipk_close(j.l);
+	static char msg[4 + (512u << 10)];
+	raw_header(msg, 512u << 10);
+	msg_make(msg + 4, 9, 512u << 10);
+	cr_assert_eq(raw_write(fd, msg, 4 + (256u << 10)), 0);
+	char *buf = malloc(1u << 20);
+	cr_assert_not_null(buf);
+	cr_assert_eq(ipk_recv(c, buf, 1u << 20, 100), -ETIMEDOUT);
+	cr_assert_eq(raw_write(fd, msg + 4 + (256u << 10), 256u << 10), 0);
+	ssize_t r = ipk_recv(c, buf, 1u << 20, WAIT);
+	cr_assert_eq(r, 512 << 10, "%zd (%s)", r, ipk_strerror((int)r));
+	cr_assert_eq(msg_seq(buf, 512u << 10), 9u);
+	free(buf);
+	close(fd);
+	ipk_close(c);
+}
+
 /* An unknown budget spelling is refused, not ignored. */
 Test(stream, rxbudget_option_checked)
 {
