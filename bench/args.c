@@ -26,7 +26,7 @@ const char bench_usage[] =
         "                medians are shown (default 3, --quick 1)\n"
         "  --rtts N      round trips timed (default 20000)\n"
         "  --count N     one-way messages per phase (default 200000)\n"
-        "  --time MS     no phase longer than this (default 1000; 0 none)\n"
+        "  --time MS     no phase longer than this (default 500; 0 none)\n"
         "  --timeout MS  timeout of every ipckit receive (default: none,\n"
         "                except one sysvmsg row at 1000 ms)\n"
         "  --gap MS      also measure a round trip after MS idle, and the\n"
@@ -46,7 +46,7 @@ args_defaults(struct bench_opts *o, bool quick)
 	memcpy(p->sizes, full, sizeof(full));
 	p->rtts = quick ? 1000 : 20000;
 	p->count = quick ? 20000 : 200000;
-	p->phase_ms = quick ? 100 : 1000;
+	p->phase_ms = quick ? 100 : 500;
 	p->repeat = quick ? 1 : 3;
 	p->timeout_ms = -1;
 }
