@@ -110,6 +110,30 @@ ipk__seg_rings(struct ipk__seg *s, const struct ipk__seg_ops *ops)
 	return rc < 0 ? -EPROTO : 0;
 }
 
+int
+ipk__seg_start(struct ipk__seg *s, const struct ipk__seg_ops *ops)
+{
+	int rc = ipk__seg_rings(s, ops);
+	if (rc == 0)
+		ipk__seg_open(s);
+	return rc;
+}
+
+int
+ipk__seg_dial(struct ipk__seg *s, int (*once)(struct ipk__seg *s),
+              const struct ipk__seg_ops *ops)
+{
+	struct ipk_chan *c = &s->base;
+	int64_t deadline = ipk__deadline(c->timeout);
+	int step = 1, rc;
+	while ((rc = once(s)) == 1) {
+		rc = ipk__backoff(c, &step, deadline);
+		if (rc < 0) /* no listener came */
+			return rc == -ECANCELED ? rc : -ETIMEDOUT;
+	}
+	return rc < 0 ? rc : ipk__seg_start(s, ops);
+}
+
 void
 ipk__seg_open(struct ipk__seg *s)
 {
@@ -126,6 +150,7 @@ void
 ipk__seg_leave(struct ipk__seg *s, const struct ipk__seg_ops *ops)
 {
 	struct ipk__seg_hdr *h = s->hdr;
+	ipk__seg_bell_close(s, s->listener && !(s->base.flags & IPK__KEEP));
 	if (!h)
 		return;
 	if (s->listener) {

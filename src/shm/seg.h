@@ -68,7 +68,18 @@ int ipk__seg_check(const struct ipk__seg_hdr *hdr, size_t total,
 int ipk__seg_rings(struct ipk__seg *s, const struct ipk__seg_ops *ops);
 /* Listener: ready for dialers.  Dialer: attached, old messages dropped. */
 void ipk__seg_open(struct ipk__seg *s);
-/* Tell the peer this side leaves and wake it wherever it sleeps. */
+/* The rings, then open: the end of a listen. */
+int ipk__seg_start(struct ipk__seg *s, const struct ipk__seg_ops *ops);
+/*
+ * The rest of a dial: once() until it finds a live listener (it returns
+ * 1 while there is none yet) within ?timeout=, then start.
+ */
+int ipk__seg_dial(struct ipk__seg *s, int (*once)(struct ipk__seg *s),
+                  const struct ipk__seg_ops *ops);
+/*
+ * Tell the peer this side leaves and wake it wherever it sleeps; close
+ * the doorbells (a listener's close, unless ?keep, removes them).
+ */
 void ipk__seg_leave(struct ipk__seg *s, const struct ipk__seg_ops *ops);
 
 int ipk__seg_send(struct ipk_chan *c, const struct ipk_msg *m,

@@ -179,10 +179,8 @@ shm_listen(struct ipk_chan *c, const struct ipk_url *u)
 	if (rc == 0)
 		rc = shm_create(s, size);
 	if (rc == 0)
-		rc = ipk__seg_rings(&s->seg, &shm_ops);
-	if (rc == 0)
-		ipk__seg_open(&s->seg);
-	else
+		rc = ipk__seg_start(&s->seg, &shm_ops);
+	if (rc < 0)
 		shm_undo(s);
 	return rc;
 }
@@ -203,8 +201,9 @@ shm_map_checked(struct shm_chan *s, const struct stat *st)
 
 /* Open, check and map; 1 when there is no live listener (yet). */
 static int
-shm_dial_once(struct shm_chan *s)
+shm_dial_once(struct ipk__seg *seg)
 {
+	struct shm_chan *s = (struct shm_chan *)seg;
 	struct ipk_chan *c = &s->seg.base;
 	int fd = shm_open(s->name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -233,19 +232,10 @@ shm_dial(struct ipk_chan *c, const struct ipk_url *u)
 {
 	struct shm_chan *s = (struct shm_chan *)c;
 	uint64_t size;
-	int step = 1;
 	int rc = shm_parse(s, u, &size);
-	int64_t deadline = ipk__deadline(c->timeout);
-	while (rc == 0 && (rc = shm_dial_once(s)) == 1) {
-		rc = ipk__backoff(c, &step, deadline);
-		if (rc < 0)
-			rc = rc == -ECANCELED ? rc : -ETIMEDOUT;
-	}
 	if (rc == 0)
-		rc = ipk__seg_rings(&s->seg, &shm_ops);
-	if (rc == 0)
-		ipk__seg_open(&s->seg);
-	else
+		rc = ipk__seg_dial(&s->seg, shm_dial_once, &shm_ops);
+	if (rc < 0)
 		shm_undo(s);
 	return rc;
 }
@@ -255,8 +245,6 @@ shm_close(struct ipk_chan *c)
 {
 	struct shm_chan *s = (struct shm_chan *)c;
 	ipk__seg_leave(&s->seg, &shm_ops);
-	ipk__seg_bell_close(&s->seg,
-	                    s->seg.listener && !(c->flags & IPK__KEEP));
 	struct stat st;
 	int fd = -1;
 	if (s->seg.listener && !(c->flags & IPK__KEEP))

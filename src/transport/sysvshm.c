@@ -204,10 +204,8 @@ svshm_listen(struct ipk_chan *c, const struct ipk_url *u)
 	if (rc == 0)
 		rc = svshm_create(s, size);
 	if (rc == 0)
-		rc = ipk__seg_rings(&s->seg, &svshm_ops);
-	if (rc == 0)
-		ipk__seg_open(&s->seg);
-	else
+		rc = ipk__seg_start(&s->seg, &svshm_ops);
+	if (rc < 0)
 		svshm_undo(s);
 	return rc;
 }
@@ -256,8 +254,9 @@ svshm_take_dialer(struct svshm_chan *s)
 }
 
 static int
-svshm_dial_once(struct svshm_chan *s)
+svshm_dial_once(struct ipk__seg *seg)
 {
+	struct svshm_chan *s = (struct svshm_chan *)seg;
 	s->shmid = shmget(s->key, 0, 0);
 	struct shmid_ds sd;
 	int rc = 0;
@@ -282,19 +281,10 @@ svshm_dial(struct ipk_chan *c, const struct ipk_url *u)
 {
 	struct svshm_chan *s = (struct svshm_chan *)c;
 	uint64_t size;
-	int step = 1;
 	int rc = svshm_parse(s, u, &size);
-	int64_t deadline = ipk__deadline(c->timeout);
-	while (rc == 0 && (rc = svshm_dial_once(s)) == 1) {
-		rc = ipk__backoff(c, &step, deadline);
-		if (rc < 0)
-			rc = rc == -ECANCELED ? rc : -ETIMEDOUT;
-	}
 	if (rc == 0)
-		rc = ipk__seg_rings(&s->seg, &svshm_ops);
-	if (rc == 0)
-		ipk__seg_open(&s->seg);
-	else
+		rc = ipk__seg_dial(&s->seg, svshm_dial_once, &svshm_ops);
+	if (rc < 0)
 		svshm_undo(s);
 	return rc;
 }
@@ -304,8 +294,6 @@ svshm_close(struct ipk_chan *c)
 {
 	struct svshm_chan *s = (struct svshm_chan *)c;
 	ipk__seg_leave(&s->seg, &svshm_ops);
-	ipk__seg_bell_close(&s->seg,
-	                    s->seg.listener && !(c->flags & IPK__KEEP));
 	if (c->flags & IPK__KEEP)
 		s->seg.listener = false; /* svshm_undo removes nothing */
 	svshm_undo(s);
