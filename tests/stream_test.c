@@ -764,29 +764,6 @@ Test(stream, frame_deadline_slowloris_dropped_tcp)
 	stall_run("tcp", 0, 5000);
 }
 
-/* Without ?frame=, a stalled message is dropped after the default 10 s. */
-Test(stream, frame_deadline_default_is_10s_tcp)
-{
-	struct job j = {0};
-	j.l = listen_kind("tcp", "", j.name, sizeof(j.name));
-	job_pipes(&j);
-	pid_t w = spawn(stall_peer, &j);
-	ipk_chan *c = accept_ok(j.l);
-	char buf[64];
-	long long t0 = th_now_ms();
-	ssize_t r = ipk_recv(c, buf, sizeof(buf), 30000);
-	long long dt = th_now_ms() - t0;
-	cr_assert_eq(r, -ECONNRESET, "stalled peer: %zd (%s) after %lld ms", r,
-	             ipk_strerror((int)r), dt);
-	cr_assert(dt >= 9000 && dt < 15000 * th_mult(), "dropped after %lld ms",
-	          dt);
-	th_put(j.down[1], 'q');
-	expect_exit(w, WAIT, 0, "raw peer");
-	job_close(&j);
-	ipk_close(c);
-	ipk_close(j.l);
-}
-
 /* A frame that trickles in takes longer than ?frame= as a whole. */
 Test(stream, frame_deadline_trickle_dropped_unix)
 {

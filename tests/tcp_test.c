@@ -240,6 +240,27 @@ Test(tcp04, connections_beyond_maxconn_are_closed_at_once)
 		close(raw[i]);
 }
 
+/* Without ?frame=, a stalled header is dropped after the default 10 s. */
+Test(tcp04, default_frame_limit_is_10s)
+{
+	char u[128];
+	ipk_chan *l = listen_any("127.0.0.1", "", u, sizeof(u)), *c;
+	int fd = raw_connect(port_of(l));
+	cr_assert_eq(write(fd, "\0\0\0", 3), 3);
+	cr_assert_eq(ipk_accept(l, &c, WAIT), 0);
+	char buf[16];
+	long long t0 = th_now_ms();
+	ssize_t r = ipk_recv(c, buf, sizeof(buf), 30000);
+	long long dt = th_now_ms() - t0;
+	cr_expect_eq(r, -ECONNRESET, "%zd (%s) after %lld ms", r,
+	             ipk_strerror((int)r), dt);
+	cr_expect(dt >= 9000 && dt < 15000 * th_mult(), "dropped after %lld ms",
+	          dt);
+	close(fd);
+	ipk_close(c);
+	ipk_close(l);
+}
+
 static double
 cpu_seconds(void)
 {
