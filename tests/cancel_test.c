@@ -472,3 +472,28 @@ Test(cancel, send_on_a_full_sysvmsg_queue)
 {
 	send_full_case("sysvmsg", open_sysvmsg, 8000);
 }
+
+/* ipk_accept gives the connection its listener's cancel descriptor. */
+Test(cancel, accepted_connection_takes_the_listeners)
+{
+	struct canceller k;
+	canceller_make(&k);
+	char name[256];
+	ipk_chan *l = listen_ok("tcp://127.0.0.1:0"), *c = NULL;
+	cr_assert_eq(ipk_name(l, name, sizeof(name)), 0);
+	cr_assert_eq(ipk_set_cancel(l, k.fd[0]), 0);
+	ipk_chan *d = dial_ok(name);
+	cr_assert_eq(ipk_accept(l, &c, WAIT), 0);
+	pid_t pid = canceller_start(&k);
+	char buf[8];
+	long long t0 = th_now_ms();
+	ssize_t r = ipk_recv(c, buf, sizeof(buf), -1);
+	expect_cancelled("accepted recv", r, &k, t0);
+	cr_assert_eq(th_wait(pid, WAIT), 0);
+	/* The dialer was made before any default: not cancelled. */
+	cr_assert_eq(ipk_recv(d, buf, sizeof(buf), 100), -ETIMEDOUT);
+	ipk_close(c);
+	ipk_close(d);
+	ipk_close(l);
+	canceller_close(&k);
+}
