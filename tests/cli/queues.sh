@@ -68,7 +68,7 @@ MADE=
 
 # --- ipcs shows ipckit's queue: mode 600, our owner; gone after --------
 K=$(key 1)
-"$IPK" recv "sysvmsg:$K" -n 1 >"$TMP/ipcs.out" 2>&1 &
+"$IPK" recv "sysvmsg:$K" -n 1 >"$TMP/ipcs.out" 2>"$TMP/ipcs.err" &
 PIDS+=($!)
 if wait_key "$K"; then
 	same "ipcs -q: owner, mode 600, empty" "$(ipcs_row "$K")" "$(id -un) 600 0"
@@ -90,11 +90,11 @@ for t, text in ((5, b"five"), (3, b"three"), (9, b"nine"), (1, b"one")):
 EOF
 recv_json() { "$IPK" recv "sysvmsg:$K" --dial -n 1 --timeout 5000 --json "$@"; }
 same "--type 3 selects type 3" "$(recv_json --type 3)" \
-	'{"len":5,"data":"three","type":3}'
+	'{"len":5,"text":"three","type":3}'
 same "--type -6 takes the lowest type <= 6" "$(recv_json --type -6)" \
-	'{"len":3,"data":"one","type":1}'
+	'{"len":3,"text":"one","type":1}'
 same "--type 0 takes the first" "$(recv_json --type 0)" \
-	'{"len":4,"data":"five","type":5}'
+	'{"len":4,"text":"five","type":5}'
 "$IPK" send "sysvmsg:$K" --type 7 "to python"
 same "ipckit send --type 7" "$?" 0
 got=$($PY - "$K" <<'EOF'
@@ -117,15 +117,15 @@ same "send --listen ?keep makes the queue" "$?" 0
 "$IPK" send "mq:$MQ-a" plain
 got=$("$IPK" recv "mq:$MQ-a" --dial -n 3 --timeout 5000 --json)
 same "recv --json: highest priority first, with prio" "$got" \
-	'{"len":2,"data":"hi","prio":7}
-{"len":3,"data":"low","prio":1}
-{"len":5,"data":"plain","prio":0}'
-"$IPK" recv "mq:$MQ-b" -n 1 --json >"$TMP/mq.out" 2>&1 &
+	'{"len":2,"text":"hi","prio":7}
+{"len":3,"text":"low","prio":1}
+{"len":5,"text":"plain","prio":0}'
+"$IPK" recv "mq:$MQ-b" -n 1 --json >"$TMP/mq.out" 2>"$TMP/mq.err" &
 PIDS+=($!)
 "$IPK" send "mq:$MQ-b" --prio 7 --timeout 5000 hi
 wait "${PIDS[-1]}"
 same "send --prio 7 to a listening recv" "$(cat "$TMP/mq.out")" \
-	'{"len":2,"data":"hi","prio":7}'
+	'{"len":2,"text":"hi","prio":7}'
 "$IPK" send "mq:$MQ-b" --timeout 0 again 2>/dev/null
 [ $? -ne 0 ] && ok "the listener unlinked its queue" || ko "mq:$MQ-b left"
 
