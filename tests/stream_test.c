@@ -1030,6 +1030,11 @@ budget_run(const char *kind)
 	struct ipk_stats st;
 	cr_assert_eq(ipk_stats(j.l, &st), 0);
 	cr_assert_geq(nobufs, 1, "no connection was shed (heap +%zu)", peak);
+	for (int i = 0; i < HOGS; i++)
+		if (done[i]) {
+			ssize_t r = ipk_recv(c[i], buf, HOG_CLAIM + 1, 0);
+			cr_assert(is_closed(r), "shed hog %d: then %zd", i, r);
+		}
 	cr_assert_eq(st.shed, nobufs, "shed %lld, -ENOBUFS %d", st.shed,
 	             nobufs);
 	if (!th_asan())
