@@ -2,7 +2,9 @@
  * ipk.c - the ipckit rows: the coordinator listens (or makes the pipe
  * pairs) before the fork; the server accepts or uses the listener, the
  * driver dials; both then run loop.c through ipk_send, ipk_recv and
- * ipk_send_batch with the row's timeout.
+ * ipk_send_batch with the row's timeout.  Every channel is detached from
+ * the command's cancel descriptor: the rows measure the library as a
+ * program uses it by default (a cancel descriptor makes sysvmsg poll).
  */
 #include "run.h"
 #include "urltmpl.h"
@@ -72,6 +74,16 @@ ik_url(const char *tmpl, const struct bench_target *t, size_t size, int seq,
 		         bench_ring_bytes(size));
 }
 
+/* Detach the channels from the process's cancel descriptor. */
+static void
+ik_plain(ipk_chan *a, ipk_chan *b)
+{
+	if (a)
+		ipk_set_cancel(a, -1);
+	if (b)
+		ipk_set_cancel(b, -1);
+}
+
 static int
 ik_prepare(struct ipk_setup *s)
 {
@@ -112,6 +124,7 @@ ik_open(void *setup, int role, struct bench_link *l)
 		rc = ipk_dial(s->fwd, &e->out);
 		e->in = t->back ? s->b : e->out;
 	}
+	ik_plain(e->in, e->out);
 	*l = (struct bench_link){&ik_ops, e, s->timeout, t->raw == &raw_udp};
 	return rc;
 }
@@ -127,6 +140,9 @@ bench_ipk_run(const struct bench_target *t, const struct bench_case *c,
 	ik_url(t->back, t, c->size, seq, s.back, sizeof(s.back));
 	memset(r, 0, sizeof(*r));
 	int rc = ik_prepare(&s);
+	ik_plain(s.l, s.b);
+	for (int i = 0; i < 2; i++)
+		ik_plain(s.pr[i], s.pw[i]);
 	if (rc == 0)
 		rc = bench_fork_pair(ik_open, &s, c, r);
 	r->err = rc;
