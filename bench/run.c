@@ -115,47 +115,54 @@ run_progress(const struct bench_report *rep, int done, int total,
 	fflush(stderr);
 }
 
+/* Repeat k of every pair of rows, the raw row first every other time. */
+static void
+run_repeat(struct bench_report *rep, int k, bool progress, int *done,
+           volatile sig_atomic_t *stop)
+{
+	int total = rep->nrows * rep->p.repeat;
+	for (int i = 0; i + 1 < rep->nrows && !(stop && *stop); i += 2) {
+		int first = i + (k % 2);
+		for (int j = 0; j < 2; j++) {
+			struct bench_row *row =
+			        &rep->rows[j ? 2 * i + 1 - first : first];
+			if (progress)
+				run_progress(rep, ++*done, total, row, k);
+			run_one(rep, row, k);
+		}
+	}
+}
+
+static void
+run_summarise(const struct bench_report *rep, struct bench_row *row)
+{
+	double v[64];
+	for (int m = 0; m < BM_N; m++) {
+		int n = 0;
+		for (int k = 0; k < rep->p.repeat && n < 64; k++)
+			if (row->reps[k].err == 0 && row->runs)
+				v[n++] = row->reps[k].v[m];
+		bench_summary(v, n, &row->med[m], &row->min[m], &row->max[m]);
+	}
+	if (row->runs)
+		row->err = 0;
+	else if (row->err && !row->note[0])
+		bench_limit(row->t, row->size, row->err, row->note,
+		            sizeof(row->note));
+}
+
 void
 bench_run(struct bench_report *rep, bool progress, volatile sig_atomic_t *stop)
 {
-	int total = rep->nrows * rep->p.repeat, done = 0;
+	int done = 0;
 	bench_machine(&rep->start);
-	for (int k = 0; k < rep->p.repeat; k++) {
-		for (int i = 0; i + 1 < rep->nrows && !(stop && *stop);
-		     i += 2) {
-			int first =
-			        i + (k % 2); /* raw first every other time */
-			for (int j = 0; j < 2; j++) {
-				struct bench_row *row =
-				        &rep->rows[j ? 2 * i + 1 - first
-				                     : first];
-				if (progress)
-					run_progress(rep, ++done, total, row,
-					             k);
-				run_one(rep, row, k);
-			}
-		}
-	}
+	for (int k = 0; k < rep->p.repeat; k++)
+		run_repeat(rep, k, progress, &done, stop);
 	if (progress)
 		fputs("\r\033[K", stderr);
 	bench_machine(&rep->end);
-	for (int i = 0; i < rep->nrows; i++) {
-		struct bench_row *row = &rep->rows[i];
-		double v[64];
-		for (int m = 0; m < BM_N; m++) {
-			int n = 0;
-			for (int k = 0; k < rep->p.repeat && n < 64; k++)
-				if (row->reps[k].err == 0 && row->runs)
-					v[n++] = row->reps[k].v[m];
-			bench_summary(v, n, &row->med[m], &row->min[m],
-			              &row->max[m]);
-		}
-		if (row->runs)
-			row->err = 0;
-		else if (row->err && !row->note[0])
-			bench_limit(row->t, row->size, row->err, row->note,
-			            sizeof(row->note));
-	}
+	for (int i = 0; i < rep->nrows; i++)
+		run_summarise(rep, &rep->rows[i]);
 	bench_conditions(rep);
 }
 
