@@ -107,14 +107,14 @@ args_int(const char *a, const char *v, struct bench_params *p)
 		if (strcmp(a, opts[i].name))
 			continue;
 		if (!args_num(v, opts[i].lo, opts[i].hi, &n))
-			return -1;
+			return -2;
 		*(int *)((char *)p + opts[i].off) = (int)n;
 		return 1;
 	}
 	return 0;
 }
 
-/* One option at argv[i]; returns how many words it took, or -1. */
+/* One option: how many words it took; -1 unknown, -2 bad value. */
 static int
 args_one(const char *a, const char *v, struct bench_opts *o)
 {
@@ -134,12 +134,12 @@ args_one(const char *a, const char *v, struct bench_opts *o)
 	                                          : NULL;
 	if (str) {
 		*str = v;
-		return v ? 2 : -1;
+		return v ? 2 : -2;
 	}
 	if (!strcmp(a, "--size"))
-		return args_sizes(v, &o->p) ? 2 : -1;
+		return args_sizes(v, &o->p) ? 2 : -2;
 	int rc = args_int(a, v, &o->p);
-	return rc > 0 ? 2 : -1;
+	return rc > 0 ? 2 : rc < 0 ? -2 : -1;
 }
 
 int
@@ -152,12 +152,14 @@ bench_args(int argc, char **argv, struct bench_opts *o, char *err,
 	args_defaults(o, quick);
 	for (int i = 1; i < argc;) {
 		int n = args_one(argv[i], i + 1 < argc ? argv[i + 1] : NULL, o);
-		if (n < 0) {
-			snprintf(err, errlen, "bad argument '%s'%s%s", argv[i],
-			         i + 1 < argc ? " " : "",
-			         i + 1 < argc ? argv[i + 1] : "");
+		const char *v = i + 1 < argc ? argv[i + 1] : "";
+		if (n == -1)
+			snprintf(err, errlen, "unknown option '%s'", argv[i]);
+		else if (n < 0)
+			snprintf(err, errlen, "bad value '%s' for %s", v,
+			         argv[i]);
+		if (n < 0)
 			return -1;
-		}
 		i += n;
 	}
 	if (o->json && o->csv) {

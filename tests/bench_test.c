@@ -86,7 +86,10 @@ Test(bench, args_errors)
 	char err[64] = "";
 	char *argv[] = {"bench", "--bogus"};
 	bench_args(2, argv, &o, err, sizeof(err));
-	cr_assert(strstr(err, "--bogus"), "%s", err);
+	cr_assert(strstr(err, "unknown option '--bogus'"), "%s", err);
+	char *argv2[] = {"bench", "--size", "10"};
+	bench_args(3, argv2, &o, err, sizeof(err));
+	cr_assert(strstr(err, "bad value '10' for --size"), "%s", err);
 }
 
 static const struct bench_target *
