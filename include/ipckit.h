@@ -220,7 +220,9 @@ IPK_API long long ipk_drops(const ipk_chan *ch);
  * costs nothing while idle.  The library only polls fd; it never reads
  * or closes it.  ch NULL sets the process default, which channels made
  * afterwards take, and so do the waits inside ipk_listen and ipk_dial;
- * ipk_accept gives a connection its listener's.  fd -1 detaches.
+ * ipk_accept gives a connection its listener's.  fd -1 detaches.  It
+ * may be called while another thread waits on ch; that wait sees the
+ * new descriptor from its next look at it.
  * Returns 0, or -EINVAL (fd below -1).
  */
 IPK_API int ipk_set_cancel(ipk_chan *ch, int fd);

@@ -105,7 +105,7 @@ run(const char *name, int mode, bool batch)
 	memset(ctl, 0, sizeof(*ctl));
 	struct side p = {.mode = mode, .batch = batch}, c = {.mode = mode};
 	p.w = (struct ipk__ring_waiter){
-	        .mode = mode, .cancel = -1, .alive = always};
+	        .mode = mode, .cancel = NULL, .alive = always};
 	c.w = p.w;
 	if (ipk__ring_attach(&p.r, ctl, data, SIZE, true, &p.w) < 0 ||
 	    ipk__ring_attach(&c.r, ctl, data, SIZE, false, &c.w) < 0)

@@ -89,7 +89,7 @@ struct ipk_chan {
 	int fd;
 	unsigned flags;
 	_Atomic int broken; /* sticky error: every operation returns it */
-	int cancel;         /* readable: waits end with -ECANCELED; or -1 */
+	_Atomic int cancel; /* readable: waits end with -ECANCELED; or -1 */
 	mode_t mode;        /* ?mode= for created objects */
 	size_t max;         /* largest message, ?max= */
 	int timeout;        /* ?timeout= for dial/open, ms */

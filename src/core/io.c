@@ -70,9 +70,10 @@ ipk__check_deadline(const struct ipk_chan *c, int64_t deadline)
 {
 	if (ipk__remaining(deadline) == 0)
 		return io_expired(deadline);
-	if (c->cancel < 0)
+	int fd = c->cancel;
+	if (fd < 0)
 		return 0;
-	struct pollfd p = {.fd = c->cancel, .events = POLLIN};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	return poll(&p, 1, 0) > 0 ? -ECANCELED : 0;
 }
 
@@ -116,12 +117,13 @@ ipk__wait(const struct ipk_chan *c, int fd, short events, int64_t deadline)
 int
 ipk__nap(const struct ipk_chan *c, long us)
 {
-	if (!c || c->cancel < 0) {
+	int fd = c ? c->cancel : -1;
+	if (fd < 0) {
 		struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
 		nanosleep(&ts, NULL);
 		return 0;
 	}
-	struct pollfd p = {.fd = c->cancel, .events = POLLIN};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
 	int n = ppoll(&p, 1, &ts, NULL);
 	return n > 0 ? -ECANCELED : 0;

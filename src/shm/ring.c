@@ -96,8 +96,9 @@ ring_expired(int64_t deadline)
 static bool
 ring_cancelled(const struct ipk__ring_waiter *w)
 {
-	struct pollfd p = {.fd = w->cancel, .events = POLLIN};
-	return w->cancel >= 0 && poll(&p, 1, 0) > 0;
+	int fd = w->cancel ? *w->cancel : -1;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
 /* Why the wait must end though nothing came: 0 if it need not. */

@@ -36,8 +36,9 @@ struct ipk__ring;
 
 /* How one side waits, and how it learns that the other side is gone. */
 struct ipk__ring_waiter {
-	int mode;   /* IPK__WAIT_* */
-	int cancel; /* a descriptor that ends waits when readable, or -1 */
+	int mode; /* IPK__WAIT_* */
+	/* a descriptor that ends waits when readable (or -1), or NULL */
+	const _Atomic int *cancel;
 	/* Checked each time a sleep runs out: false when the peer died. */
 	bool (*alive)(void *ctx);
 	void *ctx;

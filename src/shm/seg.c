@@ -87,7 +87,7 @@ ipk__seg_rings(struct ipk__seg *s, const struct ipk__seg_ops *ops)
 	unsigned char *data = (unsigned char *)s->map + IPK__SEG_HDR;
 	int out = s->listener ? L2D : D2L, in = s->listener ? D2L : L2D;
 	s->wtx = (struct ipk__ring_waiter){.mode = s->wait,
-	                                   .cancel = s->base.cancel,
+	                                   .cancel = &s->base.cancel,
 	                                   .alive = ops->alive,
 	                                   .ctx = s,
 	                                   .closed = s->listener ? &h->closed_d
