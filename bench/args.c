@@ -46,7 +46,7 @@ args_defaults(struct bench_opts *o, bool quick)
 	memcpy(p->sizes, full, sizeof(full));
 	p->rtts = quick ? 1000 : 20000;
 	p->count = quick ? 20000 : 200000;
-	p->phase_ms = quick ? 100 : 500;
+	p->phase_ms = quick ? 70 : 500;
 	p->repeat = quick ? 1 : 3;
 	p->timeout_ms = -1;
 }

@@ -23,6 +23,7 @@
 #define LOOP_CTL_TRIES 10
 #define LOOP_GAPS 10
 #define LOOP_SEARCH 5 /* paced tries to get under BENCH_LOSS_OK */
+#define LOOP_BISECT 2 /* then tries between the best and the lossy */
 
 struct loop_hdr {
 	uint32_t type, seq, tag, pad;
@@ -331,16 +332,31 @@ drive_oneway(struct drive *d, bool batch, double pace, struct oneway *o)
 	return 0;
 }
 
-/* Lossy: pace below what got through until loss is under the limit. */
+/* Pace from 0.9x the rate that got through down until the loss is
+ * under the limit; then halve the gap to the last lossy pace twice. */
 static int
 drive_search(struct drive *d, bool batch, struct oneway *o)
 {
 	int rc = drive_oneway(d, batch, 0, o);
-	double pace = o->msgs * 0.9;
-	for (int i = 0; rc == 0 && d->l->lossy && o->loss >= BENCH_LOSS_OK &&
-	                i < LOOP_SEARCH;
-	     i++, pace *= 0.7)
+	if (rc < 0 || !d->l->lossy || o->loss < BENCH_LOSS_OK)
+		return rc;
+	double hi = o->msgs, pace = hi * 0.9;
+	bool found = false;
+	for (int i = 0; rc == 0 && !found && i < LOOP_SEARCH; i++) {
 		rc = drive_oneway(d, batch, pace, o);
+		found = rc == 0 && o->loss < BENCH_LOSS_OK;
+		if (!found)
+			hi = pace, pace *= 0.7;
+	}
+	struct oneway best = *o;
+	for (int i = 0; rc == 0 && found && i < LOOP_BISECT; i++) {
+		rc = drive_oneway(d, batch, (best.paced + hi) / 2, o);
+		if (rc == 0 && o->loss < BENCH_LOSS_OK)
+			best = *o;
+		else
+			hi = o->paced;
+	}
+	*o = best;
 	return rc;
 }
 
