@@ -141,6 +141,23 @@ open_mq(struct ends *e)
 	           qh_fmt("mq:%s", qh_name(0)));
 }
 
+/* Shared memory: the listener receives, in each way of waiting. */
+static void
+open_shm(struct ends *e)
+{
+	const char *u = qh_fmt("shm:/ipk-test-cancel-%d", (int)getpid());
+	e->rx = listen_ok(u);
+	e->tx = dial_ok(u);
+}
+
+static void
+open_sysvshm(struct ends *e)
+{
+	const char *u = qh_fmt("sysvshm:%d?wait=sleep", (int)qh_key(1));
+	e->rx = listen_ok(u);
+	e->tx = dial_ok(u);
+}
+
 static void
 open_sysvmsg(struct ends *e)
 {
@@ -308,6 +325,16 @@ Test(cancel, recv_mq)
 Test(cancel, recv_sysvmsg)
 {
 	recv_case("sysvmsg", open_sysvmsg);
+}
+
+Test(cancel, recv_shm)
+{
+	recv_case("shm", open_shm);
+}
+
+Test(cancel, recv_sysvshm)
+{
+	recv_case("sysvshm", open_sysvshm);
 }
 
 /* The byte comes from a thread of this process. */

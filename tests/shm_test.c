@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -409,11 +410,30 @@ Test(shm, sequence_without_gaps, .fini = th_cleanup, .timeout = 120)
 
 /* ---- sysvshm: ------------------------------------------------------ */
 
+static key_t keys[16];
+static int nkeys;
+
+/* A key of this test process; sysv_fini removes what is left at it. */
 static key_t
 fresh_key(void)
 {
-	static int n;
-	return (key_t)(0x1d000000 + (getpid() & 0xfffff) * 16 + n++);
+	key_t k = (key_t)(0x1d000000 + (getpid() & 0xfffff) * 16 + nkeys);
+	keys[nkeys++ % 16] = k;
+	return k;
+}
+
+/* Even when an assertion failed before the listener's close. */
+static void
+sysv_fini(void)
+{
+	for (int i = 0; i < nkeys && i < 16; i++) {
+		int shm = shmget(keys[i], 0, 0), sem = semget(keys[i], 0, 0);
+		if (shm >= 0)
+			shmctl(shm, IPC_RMID, NULL);
+		if (sem >= 0)
+			semctl(sem, 0, IPC_RMID);
+	}
+	th_cleanup();
 }
 
 static bool
@@ -427,7 +447,7 @@ ipcs_has(const char *what, key_t key, const char *perms)
 }
 
 /* The notes' objects, as ipcs shows them: 0600, ours, gone on close. */
-Test(sysvshm, ipcs_sees_private_objects_then_none, .fini = th_cleanup)
+Test(sysvshm, ipcs_sees_private_objects_then_none, .fini = sysv_fini)
 {
 	key_t key = fresh_key();
 	char url[64];
@@ -455,7 +475,7 @@ child_svlisten(void *arg)
 		pause();
 }
 
-Test(sysvshm, listener_killed_dialer_gets_epipe, .fini = th_cleanup)
+Test(sysvshm, listener_killed_dialer_gets_epipe, .fini = sysv_fini)
 {
 	struct peer p;
 	memset(&p, 0, sizeof(p));
@@ -530,7 +550,7 @@ check_pollfd(const char *url)
 	ipk_close(l);
 }
 
-Test(shm, pollfd_readable_while_a_message_waits, .fini = th_cleanup)
+Test(shm, pollfd_readable_while_a_message_waits, .fini = sysv_fini)
 {
 	char url[96];
 	snprintf(url, sizeof(url), "shm:/ipk-test-%d-bell", getpid());
