@@ -281,3 +281,23 @@ Test(bench, html_opens)
 {
 	cr_assert_eq(check_with_python(bench_html, html_check), 0);
 }
+
+Test(bench, table_labels_same_cpu_ratios_and_limits)
+{
+	struct bench_report rep;
+	fake_report(&rep);
+	rep.cpu_a = rep.cpu_b = 1;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bench_table(f, &rep);
+	fclose(f);
+	cr_assert(strstr(text, "SAME CPU: both processes on CPU 1"), "%s",
+	          text);
+	cr_assert(strstr(text, "  2.00"), "no ratio column: %s", text);
+	cr_assert(strstr(text, "limit: UDP payload limit"), "%s", text);
+	cr_assert(strstr(text, "spins:"), "%s", text);
+	cr_assert(strstr(text, "60% of the raw rate"), "%s", text);
+	free(text);
+	bench_free(&rep);
+}
