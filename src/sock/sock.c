@@ -1,8 +1,8 @@
 /*
  * sock.c - the set-up half of the socket transports (notes section 6.6):
  * bind with the stale-socket probe, listen, connect with a deadline,
- * accept with the SO_PEERCRED policy and EMFILE shedding, socketpair,
- * and removal of what a listener bound.  Data moves in sockmsg.c.
+ * socketpair, and removal of what a listener bound.  Accepting is in
+ * accept.c, data moves in sockmsg.c.
  */
 #include "sock.h"
 #include "../core/transport.h"
@@ -108,8 +108,8 @@ sock_opt(int fd, int level, int name, int val)
 }
 
 /* Options of a socket that will carry data, by kind. */
-static int
-sock_setup(struct ipk__sock *s)
+int
+ipk__sock_setup(struct ipk__sock *s)
 {
 	int fd = s->base.fd;
 	if (s->type == SOCK_STREAM)
@@ -248,7 +248,7 @@ sock_listen(struct ipk__sock *s, const struct ipk__saddr *a)
 	if (rc == 0 && s->type != SOCK_DGRAM && listen(fd, SOMAXCONN) < 0)
 		rc = -errno;
 	if (rc == 0 && s->type == SOCK_DGRAM)
-		rc = sock_setup(s);
+		rc = ipk__sock_setup(s);
 	if (rc == 0 && s->type != SOCK_DGRAM) {
 		s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		s->conns = calloc(1, sizeof(*s->conns));
@@ -360,7 +360,7 @@ sock_dial(struct ipk__sock *s, const struct ipk__saddr *a)
 		return rc;
 	s->peer = *a;
 	s->connected = true;
-	rc = sock_setup(s);
+	rc = ipk__sock_setup(s);
 	if (rc == 0)
 		rc = sock_check_server(s);
 	if (rc < 0) {
@@ -368,98 +368,6 @@ sock_dial(struct ipk__sock *s, const struct ipk__saddr *a)
 		s->base.fd = -1;
 	}
 	return rc;
-}
-
-/*
- * Out of descriptors: a pending connection would keep the listener
- * readable, so a poll loop would spin.  Free the spare descriptor, take
- * the connection and close it (libuv's trick).  accept4 fails with
- * EMFILE before it looks at the queue, so false means none was waiting.
- */
-static bool
-sock_shed(struct ipk__sock *l)
-{
-	if (l->spare < 0)
-		return false;
-	close(l->spare);
-	int fd = accept(l->base.fd, NULL, NULL);
-	if (fd >= 0)
-		close(fd);
-	l->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0;
-}
-
-/* Set up c for an accepted fd, or -EACCES when the policy says no. */
-static int
-sock_admit(struct ipk__sock *l, struct ipk__sock *c, int fd,
-           const struct ipk__saddr *pa)
-{
-	c->family = l->family;
-	c->type = l->type;
-	c->pol = l->pol;
-	c->frame_ms = l->frame_ms;
-	c->spare = -1;
-	pthread_mutex_init(&c->peer_lock, NULL);
-	c->peer = *pa;
-	c->connected = true;
-	c->base.fd = fd;
-	struct ipk_peer p;
-	int rc = 0;
-	/* Beyond ?maxconn: closed at once, so descriptors stay bounded. */
-	if (l->conns && l->conns->live >= l->conns->max)
-		rc = -EACCES;
-	if (rc == 0 && l->family == AF_UNIX) {
-		rc = ipk__sock_peercred(fd, &p);
-		if (rc == 0 && !ipk__sock_allowed(&l->pol, p.uid))
-			rc = -EACCES;
-	}
-	if (rc == 0)
-		rc = sock_setup(c);
-	if (rc < 0) {
-		close(fd);
-		c->base.fd = -1;
-		return rc;
-	}
-	if (l->conns) {
-		c->conns = l->conns;
-		c->counted = true;
-		c->conns->live++;
-		c->conns->refs++;
-	}
-	return 0;
-}
-
-int
-ipk__sock_accept(struct ipk_chan *lc, struct ipk_chan *cc, int64_t deadline)
-{
-	struct ipk__sock *l = (struct ipk__sock *)lc;
-	struct ipk__sock *c = (struct ipk__sock *)cc;
-	for (;;) {
-		struct ipk__saddr pa = {.len = sizeof(pa.ss)};
-		int fd = accept4(l->base.fd, (struct sockaddr *)&pa.ss, &pa.len,
-		                 SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd >= 0) {
-			int rc = sock_admit(l, c, fd, &pa);
-			if (rc != -EACCES)
-				return rc;
-			/* A refused peer: go on, but within the deadline. */
-			l->refused++;
-			if ((rc = ipk__check_deadline(lc, deadline)) < 0)
-				return rc;
-			continue;
-		}
-		int err = errno;
-		if ((err == EMFILE || err == ENFILE) &&
-		    (l->spare < 0 || sock_shed(l)))
-			return -err;
-		if (err == EINTR || err == ECONNABORTED || err == EPROTO)
-			continue;
-		if (err != EAGAIN && err != EMFILE && err != ENFILE)
-			return -err;
-		int rc = ipk__wait(lc, l->base.fd, POLLIN, deadline);
-		if (rc < 0)
-			return rc;
-	}
 }
 
 int
@@ -516,9 +424,9 @@ ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b, const struct ipk_url *u)
 	a->fd = fds[0];
 	b->fd = fds[1];
 	sa->connected = sb->connected = true;
-	rc = sock_setup(sa);
+	rc = ipk__sock_setup(sa);
 	if (rc == 0)
-		rc = sock_setup(sb);
+		rc = ipk__sock_setup(sb);
 	if (rc < 0) {
 		close(fds[0]);
 		close(fds[1]);

@@ -92,6 +92,8 @@ bool ipk__sock_port_ok(const char *s);
  * connection on EMFILE; pair is socketpair.
  */
 int ipk__sock_listen(struct ipk_chan *c, const struct ipk_url *u);
+/* Options of a socket that will carry data (TCP_NODELAY, SO_PASSCRED...). */
+int ipk__sock_setup(struct ipk__sock *s);
 int ipk__sock_check(const struct ipk_url *u, char *why, size_t size);
 int ipk__sock_dial(struct ipk_chan *c, const struct ipk_url *u);
 int ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b,
