@@ -58,7 +58,9 @@ send_refused(const struct send_ctx *s)
 static int
 send_error(const struct send_ctx *s, int err)
 {
-	if (s->confirm && (err == -EPIPE || err == -ECONNRESET))
+	/* ENOTCONN: a TCP reset came before our half-close. */
+	if (s->confirm &&
+	    (err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN))
 		return send_refused(s);
 	return cli_fail_at("send", s->o->url, err, CLI_SEND);
 }
