@@ -54,13 +54,14 @@ check test -z "$others"
 check test -x "$tmp/p/bin/ipckit"
 check test -f "$tmp/p/include/ipckit.h"
 
-# Manual pages and the licence; groff -ww prints every warning it has.
+# Manual pages and the licence; groff -ww prints every warning it has (on
+# an 80-column terminal, as man(1) formats them).
 check test -f "$tmp/p/share/doc/ipckit/LICENSE"
 check cmp -s "$src/LICENSE" "$tmp/p/share/doc/ipckit/LICENSE"
 for page in man1/ipckit.1 man3/ipckit.3; do
 	[ -f "$src/docs/man/${page#*/}" ] || { echo "SKIP: no docs/man/${page#*/} yet"; continue; }
 	check test -f "$tmp/p/share/man/$page"
-	warn=$(groff -t -man -ww -z -Tutf8 "$tmp/p/share/man/$page" 2>&1)
+	warn=$(groff -t -man -Tutf8 -rLL=80n -ww -z "$tmp/p/share/man/$page" 2>&1)
 	check test -z "$warn"
 	[ -z "$warn" ] || echo "$page: $warn"
 done
