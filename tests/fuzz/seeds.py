@@ -48,10 +48,12 @@ def frame(payload):
     return struct.pack(">I", len(payload)) + payload
 
 
-# Control byte: bits 0-2 ?max= (0 1 4 16 100 4096 65536 16M), 3 raw,
-# 4 unix: instead of pipe:, 5-7 buffer (0 1 3 16 100 4096 65536 70000).
-def ctl(maxi, capi, raw=False, unix=False):
-    return bytes([maxi | (8 if raw else 0) | (16 if unix else 0) | capi << 5])
+# Control bytes: bits 0-2 ?max= (0 1 4 16 100 4096 65536 16M), 3 raw,
+# 4 unix: instead of pipe:, 5-7 buffer (0 1 3 16 100 4096 65536 70000);
+# then bit 0: ipk_peek instead of ipk_recv.
+def ctl(maxi, capi, raw=False, unix=False, peek=False):
+    return bytes([maxi | (8 if raw else 0) | (16 if unix else 0) | capi << 5,
+                  1 if peek else 0])
 
 
 put("stream", "empty", ctl(7, 7))
@@ -66,6 +68,9 @@ put("stream", "claims-max", ctl(6, 7) + struct.pack(">I", 65536) + b"q" * 1000)
 put("stream", "raw", ctl(0, 3, raw=True) + b"plain bytes for cat and nc")
 put("stream", "raw-unix", ctl(0, 4, raw=True, unix=True) + b"line one\nline two\n")
 put("stream", "big", ctl(6, 6) + frame(b"B" * 60000))
+put("stream", "peek", ctl(7, 0, peek=True) + frame(b"peeked") + frame(b"") + b"\x00")
+put("stream", "peek-raw-unix", ctl(0, 0, raw=True, unix=True, peek=True) + b"raw bytes")
+put("stream", "peek-over-max", ctl(3, 0, peek=True) + frame(b"p" * 17))
 
 PIPE_BUF = 4096
 CHUNK_MAX = PIPE_BUF - 8

@@ -1,12 +1,13 @@
 /*
  * stream_fuzz.c - the frame decoder of byte streams (io.c, and
- * fdstream.c for unix:).  The input is written whole to one end of a
- * pipe: or unix: pair, the writer closes, and the reader receives until
- * an error; every message and the final error are checked against a
- * plain reading of the same bytes.
+ * fdstream.c for unix:), read by ipk_recv or by ipk_peek (zc.c).  The
+ * input is written whole to one end of a pipe: or unix: pair, the writer
+ * closes, and the reader receives until an error; every message and the
+ * final error are checked against a plain reading of the same bytes.
  *
- * Input: one control byte (bits 0-2 ?max=, 3 raw, 4 unix:, 5-7 the
- * receive buffer), then the bytes of the stream.
+ * Input: two control bytes (the first: bits 0-2 ?max=, 3 raw, 4 unix:,
+ * 5-7 the receive buffer; the second: bit 0 peek instead of recv), then
+ * the bytes of the stream.
  */
 #include "fuzz.h"
 
@@ -25,7 +26,7 @@ struct stream_case {
 	const uint8_t *in;
 	size_t len, at; /* at: where the reference reader is */
 	size_t max, cap;
-	bool raw;
+	bool raw, peek;
 };
 
 static int
@@ -57,10 +58,29 @@ stream_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+/* A peeked message stays the same until released. */
+static ssize_t
+stream_peek(ipk_chan *rd, uint8_t *buf)
+{
+	const void *p, *again;
+	size_t len, len2;
+	int rc = ipk_peek(rd, &p, &len, 0);
+	if (rc < 0)
+		return rc;
+	FUZZ_ASSERT(ipk_peek(rd, &again, &len2, 0) == 0);
+	FUZZ_ASSERT(again == p && len2 == len && len <= FUZZ_MAX_INPUT);
+	memcpy(buf, p, len);
+	FUZZ_ASSERT(ipk_release(rd) == 0);
+	FUZZ_ASSERT(ipk_release(rd) == -EINVAL);
+	return (ssize_t)len;
+}
+
 /* One receive; a message too big for the buffer is read with a bigger. */
 static ssize_t
 stream_recv(ipk_chan *rd, struct stream_case *k, uint8_t *buf)
 {
+	if (k->peek)
+		return stream_peek(rd, buf);
 	struct ipk_msg m = {.buf = buf, .len = k->cap};
 	ssize_t r = ipk_recvmsg(rd, &m, 0);
 	if (r == -EMSGSIZE && m.len <= k->max && m.len <= k->len) {
@@ -121,15 +141,18 @@ stream_run(ipk_chan *rd, struct stream_case *k, uint8_t *buf)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1 || size > FUZZ_MAX_INPUT + 1)
+	if (size < 2 || size > FUZZ_MAX_INPUT + 2)
 		return 0;
 	struct stream_case k = {
-	        .in = data + 1,
-	        .len = size - 1,
+	        .in = data + 2,
+	        .len = size - 2,
 	        .max = stream_maxes[data[0] & 7],
 	        .cap = stream_caps[data[0] >> 5],
 	        .raw = data[0] & 8,
+	        .peek = data[1] & 1,
 	};
+	if (k.peek)
+		k.cap = k.len + 1; /* peek's buffer grows to the message */
 	if (k.raw && k.cap == 0)
 		k.cap = 1; /* raw with no room would read nothing forever */
 	uint8_t *buf = malloc(k.len > k.cap ? k.len : k.cap ? k.cap : 1);
