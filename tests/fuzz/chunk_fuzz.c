@@ -27,7 +27,8 @@ chunk_open(const uint8_t *in, size_t len, size_t max, ipk_chan **rd)
 	ipk_chan *wr;
 	int rc = ipk_pair(url, rd, &wr);
 	if (rc < 0)
-		return rc;
+		fprintf(stderr, "ipk_pair %s: %s\n", url, ipk_strerror(rc));
+	FUZZ_ASSERT(rc == 0); /* EMFILE here would be a descriptor leak */
 	size_t done = 0;
 	while (done < len) {
 		ssize_t n = write(ipk_fd(wr), in + done, len - done);

@@ -38,7 +38,8 @@ stream_open(const struct stream_case *k, bool unix_pair, ipk_chan **rd)
 	ipk_chan *wr;
 	int rc = ipk_pair(url, rd, &wr);
 	if (rc < 0)
-		return rc;
+		fprintf(stderr, "ipk_pair %s: %s\n", url, ipk_strerror(rc));
+	FUZZ_ASSERT(rc == 0); /* EMFILE here would be a descriptor leak */
 	size_t done = 0;
 	while (done < k->len) {
 		ssize_t n = write(ipk_fd(wr), k->in + done, k->len - done);
