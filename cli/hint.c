@@ -22,8 +22,7 @@ static const char foreign_queue[] =
         "?share to use it anyway";
 static const char no_resolve[] = "the host name does not resolve";
 static const char datagram_big[] =
-        "larger than one datagram can carry here (the kernel's limit, "
-        "not ?max=)";
+        "larger than one datagram can carry here, a limit of the kernel";
 
 /* Hints for one mechanism ("" any), one errno, in some phases. */
 static const struct {

@@ -142,7 +142,7 @@ recv_fail(struct recv_ctx *r, ipk_chan *ch, int err)
 	bool stream = cli_scheme_in(url, "fifo pipe unix tcp");
 	if (stream && !r->raw && recv_looks_text(r->m.len))
 		snprintf(hint, sizeof(hint),
-		         "the writer sent plain text, not framed messages; "
+		         "the peer sent plain text, not framed messages; "
 		         "add ?raw to read bytes as they are");
 	else if (r->m.len > max)
 		snprintf(hint, sizeof(hint),

@@ -162,7 +162,10 @@ new
 bg "$IPK" recv "fifo:$F"
 RP=$BG
 listening
-sleep 30 | "$IPK" send "fifo:$F" >"$TMP/$seq.sout" 2>&1 &
+mkfifo "$TMP/stdin.fifo"
+sleep 30 >"$TMP/stdin.fifo" &
+PIDS+=($!)
+"$IPK" send "fifo:$F" <"$TMP/stdin.fifo" >"$TMP/$seq.sout" 2>&1 &
 SP=$!
 PIDS+=("$SP")
 sleep 0.3
@@ -226,7 +229,7 @@ many() {
 		} &
 		PIDS+=($!)
 	done
-	until_true 15 test "$(wc -l <"$rcs")" -eq 80
+	until_true 15 eval "[ \$(wc -l <'$rcs') -eq 80 ]"
 	check "$url: 80 concurrent senders all exit 0" \
 		test "$(grep -cx 0 "$rcs")" -eq 80
 }
@@ -254,9 +257,7 @@ bg "$IPK" recv "udp://127.0.0.1:0" --json
 listening
 U=$(sed -n 's/.*listening on //p' "$ERR")
 kill -STOP "$BG"
-big 1000 | tr a b >"$TMP/line"
-for i in $(seq 3000); do cat "$TMP/line"; echo; done |
-	"$IPK" send "$U" 2>/dev/null
+yes "$(big 1000 b)" | head -3000 | "$IPK" send "$U" 2>/dev/null
 kill -CONT "$BG"
 sleep 0.5
 "$IPK" send "$U" last
@@ -344,3 +345,233 @@ until_true 5 eval "ss -Htn state established | grep -q ':${U##*:} '"
 refused "beyond a tcp listener's ?maxconn=1" "$U"
 kill "$BG"
 finish "$BG"
+
+# === 4. errors tell the truth ==========================================
+"$IPK" send "tcp://no-such-host.invalid:9000" --timeout 2000 hi 2>"$TMP/nx"
+check "an unresolvable host: exit 1" test $? -eq 1
+check "... says the name does not resolve" has "$TMP/nx" "does not resolve"
+check "... not 'no such file'" hasnt "$TMP/nx" "no such file"
+
+new
+"$IPK" send --listen "mq:$Q?depth=1&keep" one
+"$IPK" send "mq:$Q" --timeout 300 two 2>"$ERR"
+check "send to a full mq: times out (exit 1)" test $? -eq 1
+check "... saying the queue is full and nobody reads it" \
+	one_line "$ERR" "the queue is full and nobody reads it"
+check "... not 'no peer'" hasnt "$ERR" "no peer"
+rm -f "/dev/mqueue/${Q#/}"
+
+new
+M=$(big 8000)
+"$IPK" send --listen "sysvmsg:$K?keep" "$M" "$M"
+"$IPK" send "sysvmsg:$K" --timeout 300 "$M" 2>"$ERR"
+check "send to a full sysvmsg: says the queue is full" \
+	one_line "$ERR" "the queue is full and nobody reads it"
+ipcrm -Q "$K" 2>/dev/null
+
+new
+bg "$IPK" recv "fifo:$F"
+RP=$BG
+listening
+kill -STOP "$RP"
+"$IPK" send "fifo:$F" --timeout 300 --file "$TMP/big" 2>"$TMP/full.err"
+check "a message the full FIFO took only part of by the timeout: exit 1" \
+	test $? -eq 1
+M=$(big 4000)
+"$IPK" send "fifo:$F" --timeout 300 $(for i in $(seq 20); do echo "$M"; done) \
+	2>"$TMP/full.err"
+check "send to a full FIFO says the FIFO is full and nobody reads it" \
+	one_line "$TMP/full.err" "the FIFO is full and nobody reads it"
+kill -CONT "$RP"
+kill "$RP"
+finish "$RP"
+
+new
+bg "$IPK" recv "fifo:$F?max=10"
+listening
+"$IPK" send "fifo:$F" short "longer than ten" 2>/dev/null
+"$IPK" send "fifo:$F" after 2>/dev/null
+until_true 3 grep -qx after "$OUT"
+stop_with TERM "$BG" 143 "recv fifo:?max=10"
+check "... a message above ?max= suggests ?max=" has "$ERR" "raise ?max="
+check "... and the listener goes on with the next writer" \
+	test "$(cat "$OUT")" = $'short\nafter'
+"$IPK" send "udp://127.0.0.1:9" "$(big 70000)" 2>"$TMP/udp.err"
+check "a datagram above the kernel's limit: exit 1" test $? -eq 1
+check "... without suggesting ?max=" hasnt "$TMP/udp.err" "?max="
+
+new
+"$IPK" send "tcp://127.0.0.1:99999?timout=5" hi 2>"$ERR"
+check "a bad URL is wrong usage (exit 2)" test $? -eq 2
+check "... naming the unknown option" one_line "$ERR" "unknown option 'timout'"
+"$IPK" recv "fifo:$F?mode=999" 2>"$ERR"
+check "a bad option value: exit 2" test $? -eq 2
+check "... naming it" one_line "$ERR" "mode"
+check "... creating nothing" gone "$F"
+
+MADE=$(ipcmk -Q | awk '{ print $NF }') # mode 0644: open to others
+MK=$(ipcs -q | awk -v id="$MADE" '$2 == id { print $1 }')
+"$IPK" send "sysvmsg:$MK" x 2>"$ERR"
+check "a 0644 queue is refused (exit 1)" test $? -eq 1
+check "... suggesting ?share" one_line "$ERR" "?share"
+ipcrm -q "$MADE"
+
+new
+bg "$IPK" recv "unix:$S"
+listening
+echo hello | socat - "UNIX-CONNECT:$S" 2>/dev/null
+until_true 3 grep -q "?raw" "$ERR"
+check "plain text into a framed socket suggests ?raw" has "$ERR" "add ?raw"
+kill "$BG"
+finish "$BG"
+
+"$IPK" >"$OUT" 2>"$ERR"
+check "ipckit with no arguments exits 2" test $? -eq 2
+check "... with the usage on stderr" has "$ERR" "usage: ipckit"
+check "... nothing on stdout" test ! -s "$OUT"
+check "... and no 'ipckit: ipckit:'" hasnt "$ERR" "ipckit: ipckit:"
+
+# === 5. options and output as people expect ============================
+new
+bg "$IPK" recv -n1 --timeout=5000 "fifo:$F"
+listening
+"$IPK" send --timeout 2000 "fifo:$F" -- -dash 2>"$TMP/dash.err"
+check "send URL -- -dash: exit 0" test $? -eq 0
+finish "$BG"
+check "recv -n1 --timeout=5000 URL: exit 0" test $? -eq 0
+check "... got the message that begins with '-'" test "$(cat "$OUT")" = -dash
+
+new
+bg "$IPK" recv "fifo:$F" --json -n 2
+listening
+"$IPK" send "fifo:$F" one --timeout=2000 two
+finish "$BG"
+check "options after the URL and between messages" \
+	test "$(grep -c '"text":"one"\|"text":"two"' "$OUT")" -eq 2
+"$IPK" recv -n 0 "fifo:$F" 2>"$ERR"
+check "recv -n 0 is wrong usage (exit 2)" test $? -eq 2
+"$IPK" recv "fifo:$F" --timeout 2>"$ERR"
+check "--timeout without a value: exit 2" test $? -eq 2
+check "... naming it" one_line "$ERR" "--timeout"
+for v in --version -V; do
+	check "ipckit $v prints the version" \
+		eval "\"$IPK\" $v | grep -Eq '^ipckit [0-9]+\.[0-9]+\.[0-9]+$'"
+done
+
+usage_case() { # usage_case NAME ARGS...: exit 2 with one line naming why
+	local name=$1
+	shift
+	"$IPK" "$@" >"$OUT" 2>"$ERR"
+	check "$name: exit 2" test $? -eq 2
+	check "... with one line saying why" one_line "$ERR" "${name%% *}"
+}
+new
+usage_case "--type only on sysvmsg:" send "fifo:$F" --type 3 x
+usage_case "--prio only on mq:" send "unix:$S" --prio 3 x
+usage_case "--fd only on unix sockets" send "tcp://127.0.0.1:9" --fd /etc/hosts
+usage_case "--save-fds only on unix sockets" recv "fifo:$F" --save-fds "$TMP"
+check "... none of them made anything" eval "gone $F && gone $S"
+
+# --json is valid JSON for any payload
+new
+printf 'a\0b\377\376\nz' >"$TMP/bin"
+printf '\xed\xa0\x80 surrogate' >"$TMP/sur"
+bg "$IPK" recv "unix:$S" --json --peer -n 5
+listening
+"$IPK" send "unix:$S" --file "$TMP/bin"
+"$IPK" send "unix:$S" --file "$TMP/sur"
+"$IPK" send "unix:$S" 'plain "quoted" \ text' $'h\xc3\xa9 \xe2\x82\xac' $'\x01\x7f'
+finish "$BG"
+check "recv --json of binary payloads: exit 0" test $? -eq 0
+check "... every line is valid JSON" python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 5, lines
+' "$OUT"
+check "... binary and invalid UTF-8 as base64 of the exact bytes" python3 -c '
+import base64, json, sys
+l = [json.loads(x) for x in open(sys.argv[1])]
+assert base64.b64decode(l[0]["base64"]) == open(sys.argv[2], "rb").read()
+assert base64.b64decode(l[1]["base64"]) == open(sys.argv[3], "rb").read()
+assert "text" not in l[0] and "base64" not in l[2]
+assert l[2]["text"] == "plain \"quoted\" \\ text"
+assert l[3]["text"] == "h\u00e9 \u20ac" and l[4]["text"] == "\x01\x7f"
+' "$OUT" "$TMP/bin" "$TMP/sur"
+check "... peer is an object with pid, uid, gid" python3 -c '
+import json, sys
+p = json.loads(open(sys.argv[1]).readline())["peer"]
+assert p["uid"] == 0 and p["pid"] > 0 and "gid" in p, p
+' "$OUT"
+
+new
+bg "$IPK" recv "udp://127.0.0.1:0" --json --peer -n 1
+listening
+U=$(sed -n 's/.*listening on //p' "$ERR")
+check "udp://127.0.0.1:0 listens on a real port" \
+	eval "[[ $U =~ ^udp://127\.0\.0\.1:[1-9][0-9]*$ ]]"
+"$IPK" send "$U" hi
+finish "$BG"
+check "... a datagram's peer is {address, port}" python3 -c '
+import json, sys
+p = json.loads(open(sys.argv[1]).readline())["peer"]
+assert p["address"] == "127.0.0.1" and p["port"] > 0, p
+' "$OUT"
+
+new
+bg "$IPK" recv "unix:@"
+until_true 5 grep -q "listening on unix:@." "$ERR"
+U=$(sed -n 's/.*listening on //p' "$ERR")
+"$IPK" send "$U" abstract
+until_true 3 grep -qx abstract "$OUT"
+check "unix:@ prints the random name, and a peer can dial it" \
+	grep -qx abstract "$OUT"
+kill "$BG"
+finish "$BG"
+
+# ?raw ends at the peer's EOF
+new
+bg "$IPK" recv "unix:$S?raw"
+listening
+printf 'raw bytes\nno newline' | socat - "UNIX-CONNECT:$S"
+finish "$BG" 3
+check "recv unix:?raw ends with exit 0 at the peer's EOF" test $? -eq 0
+check "... bytes as they are" test "$(cat "$OUT")" = $'raw bytes\nno newline'
+
+# --output is byte-exact
+new
+bg "$IPK" recv "unix:$S" -n 2 --output "$TMP/got"
+listening
+"$IPK" send "unix:$S" --file "$TMP/bin"
+"$IPK" send "unix:$S" --file "$TMP/sur"
+finish "$BG"
+cat "$TMP/bin" "$TMP/sur" >"$TMP/want"
+check "recv --output writes the payloads byte for byte" \
+	cmp -s "$TMP/got" "$TMP/want"
+check "... and nothing to stdout" test ! -s "$OUT"
+
+# --file on ?raw streams a file larger than any message
+new
+truncate -s 300M "$TMP/sparse"
+printf 'end' >>"$TMP/sparse"
+socat -u "UNIX-LISTEN:$S" - 2>/dev/null | md5sum >"$TMP/sum" &
+PIDS+=($!)
+until_true 5 test -S "$S"
+"$IPK" send "unix:$S?raw" --file "$TMP/sparse" 2>"$ERR"
+check "send --file of 300 MiB to unix:?raw: exit 0" test $? -eq 0
+until_true 20 test -s "$TMP/sum"
+check "... socat got every byte" \
+	test "$(cut -d' ' -f1 "$TMP/sum")" = "$(md5sum <"$TMP/sparse" | cut -d' ' -f1)"
+
+new
+truncate -s 20M "$TMP/20m"
+bg "$IPK" recv "fifo:$F"
+listening
+"$IPK" send "fifo:$F" --file "$TMP/20m" 2>"$TMP/20m.err"
+check "send --file above the channel's max on a framed URL: exit 1" \
+	test $? -eq 1
+check "... saying it is above the max" one_line "$TMP/20m.err" "max"
+kill "$BG"
+finish "$BG"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
