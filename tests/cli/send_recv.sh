@@ -34,9 +34,12 @@ same() { # same NAME FILE EXPECTED-TEXT: the file holds exactly that text
 		ko "$1: got [$(head -c 300 "$2" | od -An -c | tr -s ' \n' ' ')]"
 	fi
 }
-one_line() { # one_line FILE WORD: exactly one line, naming WORD
-	[ "$(wc -l <"$1")" -eq 1 ] && grep -qF -- "$2" "$1"
+# A listening recv says on stderr where it listens; the rest is errors.
+errors() { grep -v '^ipckit: recv: listening on ' "$1"; }
+one_line() { # one_line FILE WORD: exactly one error line, naming WORD
+	[ "$(errors "$1" | wc -l)" -eq 1 ] && errors "$1" | grep -qF -- "$2"
 }
+quiet() { [ -z "$(errors "$1")" ]; } # quiet FILE: no error line
 gone() { [ ! -e "$1" ]; }
 
 new_fifo() { # a fresh unique path
@@ -85,7 +88,8 @@ check "send of three arguments exits 0" test $? -eq 0
 finish "$BG"
 check "recv -n 3 exits 0 after three messages" test $? -eq 0
 same "recv prints one message per line" "$OUT" $'one\ntwo\nthree four\n'
-check "recv -n 3 leaves stderr empty" test ! -s "$ERR"
+check "recv -n 3 says only where it listens" quiet "$ERR"
+check "... which is the FIFO" grep -qx "ipckit: recv: listening on fifo:$F" "$ERR"
 check "recv removes its FIFO on exit" gone "$F"
 
 new_fifo
@@ -94,9 +98,9 @@ wait_fifo "$F"
 for w in first second third; do "$IPK" send "fifo:$F" "$w"; done
 finish "$BG"
 check "listener keeps receiving while writers come and go" test $? -eq 0
-same "three writers in turn, in order" "$OUT" '{"len":5,"data":"first"}
-{"len":6,"data":"second"}
-{"len":5,"data":"third"}
+same "three writers in turn, in order" "$OUT" '{"len":5,"text":"first"}
+{"len":6,"text":"second"}
+{"len":5,"text":"third"}
 '
 
 # --- standard input, --hex ------------------------------------------------
@@ -130,7 +134,7 @@ check "send --file of 100000 bytes (> PIPE_BUF, one writer) exits 0" \
 	test $? -eq 0
 finish "$BG"
 check "a 100000-byte message arrives whole" \
-	grep -q '^{"len":100000,"data":"zzzz*"}$' "$OUT"
+	grep -q '^{"len":100000,"text":"zzzz*"}$' "$OUT"
 
 new_fifo
 bg "$IPK" recv "fifo:$F" -n 4 --json
@@ -138,19 +142,19 @@ wait_fifo "$F"
 "$IPK" send "fifo:$F" 'say "hi"' 'back\slash' $'tab\there\nnl' ''
 finish "$BG"
 check "recv --json exits 0" test $? -eq 0
-same "--json output is exact" "$OUT" '{"len":8,"data":"say \"hi\""}
-{"len":10,"data":"back\\slash"}
-{"len":11,"data":"tab\u0009here\nnl"}
-{"len":0,"data":""}
+same "--json output is exact" "$OUT" '{"len":8,"text":"say \"hi\""}
+{"len":10,"text":"back\\slash"}
+{"len":11,"text":"tab\u0009here\nnl"}
+{"len":0,"text":""}
 '
 
 new_fifo
 bg "$IPK" recv "fifo:$F" -n 1 --json
 wait_fifo "$F"
-"$IPK" send "fifo:$F" $'h\xc3\xa9llo \xe2\x82\xac \xff'
+"$IPK" send "fifo:$F" $'h\xc3\xa9llo \xe2\x82\xac \xe2\x82\xac'
 finish "$BG"
-same "--json keeps UTF-8 text and escapes other bytes" "$OUT" \
-	$'{"len":12,"data":"h\xc3\xa9llo \xe2\x82\xac \\u00ff"}\n'
+same "--json: valid UTF-8 as text" "$OUT" \
+	$'{"len":14,"text":"h\xc3\xa9llo \xe2\x82\xac \xe2\x82\xac"}\n'
 
 # --- ?raw: a plain shell writer ------------------------------------------
 new_fifo
@@ -162,14 +166,25 @@ check "recv ?raw fed by 'echo hi > FIFO' exits 0" test $? -eq 0
 same "?raw prints the bytes as they are" "$OUT" $'hi\n'
 check "recv ?raw removes its FIFO" gone "$F"
 
+new_fifo
+bg "$IPK" recv "fifo:$F" -n 1 --json
+wait_fifo "$F"
+"$IPK" send "fifo:$F" $'\xff\xfe'
+finish "$BG"
+same "--json: other bytes as base64" "$OUT" $'{"len":2,"base64":"//4="}\n'
+
 # A framed listener fed by a raw writer: "hell" is no sane length prefix.
 new_fifo
-bg "$IPK" recv "fifo:$F"
+bg "$IPK" recv "fifo:$F" -n 1
 wait_fifo "$F"
 echo hello >"$F"
+"$IPK" send "fifo:$F" --timeout 2000 good
 finish "$BG"
-check "framed recv fed raw bytes fails (exit 1), does not hang" test $? -eq 1
-check "... with one line naming the endpoint" one_line "$ERR" "fifo:$F"
+check "framed recv fed raw bytes goes on, then exits 1 (it lost one)" \
+	test $? -eq 1
+check "... with the next writer's message" grep -qx good "$OUT"
+check "... and one line naming the endpoint, suggesting ?raw" \
+	eval 'errors "$ERR" | grep -F "fifo:$F" | grep -qF "?raw"'
 
 # --- timeouts and errors --------------------------------------------------
 new_fifo
@@ -182,15 +197,15 @@ check "... within 3 s (took $ms ms)" test $ms -lt 3000
 check "... and removes its FIFO" gone "$F"
 
 "$IPK" recv bogus:/x >"$OUT" 2>"$ERR"
-check "unknown scheme: recv exits 1" test $? -eq 1
+check "unknown scheme: recv exits 2 (usage)" test $? -eq 2
 check "... with one line naming the endpoint" one_line "$ERR" "bogus:/x"
 "$IPK" send bogus:/x hi >"$OUT" 2>"$ERR"
-check "unknown scheme: send exits 1" test $? -eq 1
+check "unknown scheme: send exits 2 (usage)" test $? -eq 2
 check "... with one line naming the endpoint" one_line "$ERR" "bogus:/x"
 
 new_fifo
 "$IPK" recv "fifo:$F?nope=1" >"$OUT" 2>"$ERR"
-check "unknown URL option exits 1" test $? -eq 1
+check "unknown URL option exits 2 (usage)" test $? -eq 2
 check "... with one line naming the endpoint" one_line "$ERR" "fifo:$F?nope=1"
 check "... and creates nothing" gone "$F"
 
@@ -269,13 +284,18 @@ check "?keep: the FIFO stays" test -p "$F"
 rm -f "$F"
 
 new_fifo
-bg "$IPK" recv "fifo:$F?max=10"
+bg "$IPK" recv "fifo:$F?max=10" -n 2
 wait_fifo "$F"
-"$IPK" send "fifo:$F" short "longer than ten" after 2>/dev/null
+"$IPK" send "fifo:$F" short "longer than ten" 2>/dev/null
+"$IPK" send "fifo:$F" after 2>/dev/null
 finish "$BG"
-check "a message above ?max= ends recv with exit 1" test $? -eq 1
-check "... after printing the message before it" grep -qx short "$OUT"
-check "... with one line naming the endpoint" one_line "$ERR" "fifo:$F?max=10"
+check "a message above ?max= is reported, recv goes on, exits 1" test $? -eq 1
+check "... after printing the messages around it" \
+	test "$(cat "$OUT")" = $'short\nafter'
+check "... with one line naming the endpoint and ?max=" \
+	test "$(grep -F "fifo:$F?max=10: Message too long" "$ERR" | grep -cF '?max=')" -eq 1
+check "... and one counting the bytes it discarded" \
+	grep -q "discarded [0-9]* bytes" "$ERR"
 check "... and the FIFO is removed" gone "$F"
 
 # --- signals and a closed stdout -----------------------------------------
@@ -310,7 +330,7 @@ done
 finish "$BG"
 rc=$?
 check "recv | head -c1 ends by itself, cleanly (exit $rc)" test $rc -eq 0
-check "... with nothing on stderr" test ! -s "$ERR"
+check "... with nothing on stderr but where it listened" quiet "$ERR"
 check "... and removes its FIFO" gone "$F"
 check "... no core file" test ! -e core -a ! -e "core.$BG"
 
