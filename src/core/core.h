@@ -90,6 +90,8 @@ struct ipk_chan {
 	unsigned flags;
 	_Atomic int broken; /* sticky error: every operation returns it */
 	_Atomic int cancel; /* readable: waits end with -ECANCELED; or -1 */
+	_Atomic bool shut;  /* ipk_shutdown was called: a reset then says
+	                     * the peer threw away what we sent */
 	mode_t mode;        /* ?mode= for created objects */
 	size_t max;         /* largest message, ?max= */
 	int timeout;        /* ?timeout= for dial/open, ms */
@@ -202,6 +204,12 @@ ssize_t ipk__chunk_recv(struct ipk_chan *c, struct ipk_msg *m,
                         int64_t deadline);
 /* Write what a timed-out send left; 0 when nothing is left. */
 int ipk__stream_flush(struct ipk_chan *c, int64_t deadline);
+/*
+ * A reset from the kernel (-ECONNRESET): the peer gone between messages
+ * is -EPIPE, except after our ipk_shutdown, when it tells that the peer
+ * closed without reading what we sent.
+ */
+int ipk__reset_err(const struct ipk_chan *c, int rc);
 /* True while a partial frame waits in c->rx. */
 bool ipk__stream_midframe_rx(const struct ipk_chan *c);
 /* The length the partial frame in c->rx announces (0: none known yet). */

@@ -388,7 +388,7 @@ ipk__stream_recv_hook(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline,
 		if (r == 0)
 			return rx_eof(c);
 		if (r < 0)
-			return r == -ECONNRESET && c->rx.len == 0 ? -EPIPE : r;
+			return ipk__reset_err(c, r);
 	}
 }
 
@@ -396,6 +396,14 @@ ssize_t
 ipk__stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 {
 	return ipk__stream_recv_hook(c, m, deadline, NULL);
+}
+
+int
+ipk__reset_err(const struct ipk_chan *c, int rc)
+{
+	if (rc != -ECONNRESET)
+		return rc;
+	return c->rx.len == 0 && !c->shut ? -EPIPE : rc;
 }
 
 bool

@@ -378,6 +378,7 @@ ipk__sock_shutdown(struct ipk_chan *c)
 		return rc;
 	if (shutdown(c->fd, SHUT_WR) < 0)
 		return -errno;
+	c->shut = true;
 	return 0;
 }
 

@@ -87,6 +87,15 @@ sock_err(int e)
 	return -e;
 }
 
+/* A receive's errno: after ipk_shutdown a reset stays -ECONNRESET. */
+static int
+sock_rx_err(const struct ipk__sock *s, int e)
+{
+	if (e == ECONNRESET && s->base.shut)
+		return -ECONNRESET;
+	return sock_err(e);
+}
+
 /* Wait until the socket can take a datagram (or back off, unconnected). */
 static int
 sock_wait_out(const struct ipk__sock *s, int *step, int64_t deadline)
@@ -223,7 +232,7 @@ sock_peek(struct ipk__sock *s, int64_t deadline, int *flags)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
-			return sock_err(errno);
+			return sock_rx_err(s, errno);
 		int rc = ipk__wait(&s->base, s->base.fd, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
@@ -304,7 +313,7 @@ sock_read(struct ipk__sock *s, struct ipk_msg *m)
 	                    .msg_controllen = sizeof(ctl.buf)};
 	ssize_t r = recvmsg(s->base.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (r < 0)
-		return sock_err(errno);
+		return sock_rx_err(s, errno);
 	p.addrlen = mh.msg_namelen;
 	sock_read_cmsgs(s, &mh, &p);
 	int fds[IPK__SCM_MAX];

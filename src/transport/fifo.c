@@ -426,6 +426,30 @@ fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	}
 }
 
+/*
+ * A writer's half-close is its close (the listener reads on until every
+ * writer is gone).  What a timed-out send left is finished first, within
+ * ?timeout=: -ETIMEDOUT when it could not be (the listener sees that
+ * message cut), so a caller knows its last message did not arrive.
+ */
+static int
+fifo_shutdown(struct ipk_chan *c)
+{
+	struct fifo_chan *f = (struct fifo_chan *)c;
+	if (!f->writer)
+		return -ENOTSUP;
+	int64_t deadline = ipk__deadline(c->timeout);
+	int rc = fifo_send_tail(f, deadline);
+	if (rc == 0)
+		rc = ipk__stream_flush(c, deadline);
+	free(f->tail);
+	f->tail = NULL;
+	close(c->fd);
+	c->fd = -1;
+	c->broken = -EPIPE;
+	return rc;
+}
+
 static void
 fifo_stats(const struct ipk_chan *c, struct ipk_stats *st)
 {
@@ -460,5 +484,6 @@ const struct ipk_transport ipk__fifo = {
         .recv = fifo_recv,
         .send_batch = fifo_send_batch,
         .stats = fifo_stats,
+        .shutdown = fifo_shutdown,
         .close = fifo_close,
 };

@@ -63,17 +63,21 @@ pipe_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	return ipk__stream_recv(c, m, deadline);
 }
 
-/* The write end's half-close is its close: the reader sees -EPIPE. */
+/*
+ * The write end's half-close is its close: the reader sees -EPIPE.  What
+ * a timed-out send left is finished first, within ?timeout=; if it
+ * cannot be, the reader sees that message cut and this says so.
+ */
 static int
 pipe_shutdown(struct ipk_chan *c)
 {
 	if (!((struct pipe_chan *)c)->writer)
 		return -ENOTSUP;
-	ipk__stream_flush(c, ipk__deadline(c->timeout));
+	int rc = ipk__stream_flush(c, ipk__deadline(c->timeout));
 	close(c->fd);
 	c->fd = -1;
 	c->broken = -EPIPE;
-	return 0;
+	return rc;
 }
 
 const struct ipk_transport ipk__pipe = {
