@@ -233,6 +233,12 @@ recv_result(struct recv_ctx *r, ipk_chan *ch, int rc)
 	return r->lost ? 1 : 0;
 }
 
+static const char *
+recv_plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /* What the channel lost or refused on purpose, said once at the end. */
 static void
 recv_report(const struct recv_ctx *r, ipk_chan *ch)
@@ -243,24 +249,24 @@ recv_report(const struct recv_ctx *r, ipk_chan *ch)
 		return;
 	if (st.dropped > 0)
 		fprintf(stderr,
-		        "ipckit: recv: %s: the kernel dropped %lld "
-		        "datagrams (the receive buffer was full)\n",
-		        u, st.dropped);
+		        "ipckit: recv: %s: the kernel dropped %lld datagram%s "
+		        "(the receive buffer was full)\n",
+		        u, st.dropped, recv_plural(st.dropped));
 	if (st.discarded > 0)
 		fprintf(stderr,
-		        "ipckit: recv: %s: discarded %lld bytes that were "
+		        "ipckit: recv: %s: discarded %lld byte%s that were "
 		        "not whole messages\n",
-		        u, st.discarded);
+		        u, st.discarded, recv_plural(st.discarded));
 	if (st.refused > 0)
 		fprintf(stderr,
-		        "ipckit: recv: %s: refused %lld connections "
+		        "ipckit: recv: %s: refused %lld connection%s "
 		        "(credential policy or ?maxconn=)\n",
-		        u, st.refused);
+		        u, st.refused, recv_plural(st.refused));
 	if (st.shed > 0)
 		fprintf(stderr,
-		        "ipckit: recv: %s: dropped %lld connections over "
+		        "ipckit: recv: %s: dropped %lld connection%s over "
 		        "?rxbudget=\n",
-		        u, st.shed);
+		        u, st.shed, recv_plural(st.shed));
 }
 
 static int

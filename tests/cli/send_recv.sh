@@ -295,7 +295,7 @@ check "... after printing the messages around it" \
 check "... with one line naming the endpoint and ?max=" \
 	test "$(grep -F "fifo:$F?max=10: Message too long" "$ERR" | grep -cF '?max=')" -eq 1
 check "... and one counting the bytes it discarded" \
-	grep -q "discarded [0-9]* bytes" "$ERR"
+	grep -q "discarded [0-9]* byte" "$ERR"
 check "... and the FIFO is removed" gone "$F"
 
 # --- signals and a closed stdout -----------------------------------------

@@ -264,7 +264,7 @@ sleep 0.5
 until_true 3 grep -q '"text":"last"' "$OUT"
 stop_with INT "$BG" 130 "recv udp:"
 check "... says on stderr how many datagrams the kernel dropped" \
-	grep -Eq "udp://127.0.0.1:0: the kernel dropped [1-9][0-9]* datagrams" "$ERR"
+	grep -Eq "udp://127.0.0.1:0: the kernel dropped [1-9][0-9]* datagram" "$ERR"
 check "... and --json carries the count" \
 	grep -Eq '"text":"last".*"dropped":[1-9]' "$OUT"
 
