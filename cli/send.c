@@ -2,7 +2,7 @@
  * send.c - `ipckit send URL [MSG...]`: one message per argument, per line
  * of standard input, or a whole file; raw URLs get stdin or the file
  * streamed in pieces.  On connection sockets it says "sent" only once
- * the listener has read to the end (see send_confirm).
+ * the listener has read to the end (see send_finish).
  */
 #include "cli.h"
 
@@ -185,18 +185,21 @@ send_file(struct send_ctx *s)
 }
 
 /*
- * Half-close, then wait for the peer's end: EOF means it read all we
- * sent (ipckit recv closes a connection at its EOF); a reset means it
- * closed with our data unread, as a listener does when it refuses.
+ * After the last message: half-close, which on pipes and FIFOs finishes
+ * what a timed-out send left (-ETIMEDOUT when it cannot: the reader
+ * would see that message cut).  On connections, then wait for the
+ * peer's end: EOF means it read all we sent (ipckit recv closes a
+ * connection at its EOF); a reset means it closed with our data unread,
+ * as a listener does when it refuses.
  */
 static int
-send_confirm(struct send_ctx *s)
+send_finish(struct send_ctx *s)
 {
 	int rc = ipk_shutdown(s->ch);
 	if (rc == -ENOTSUP)
 		return 0;
-	if (rc < 0)
-		return send_error(s, rc);
+	if (rc < 0 || !s->confirm)
+		return rc < 0 ? send_error(s, rc) : 0;
 	char buf[512];
 	ssize_t n;
 	while ((n = ipk_recv(s->ch, buf, sizeof(buf), s->o->timeout)) >= 0)
@@ -237,8 +240,8 @@ send_run(struct send_ctx *s)
 		rc = send_name(s, o->fd_file);
 	for (int i = 0; rc == 0 && i < o->nargs; i++)
 		rc = send_one(s, o->args[i], strlen(o->args[i]));
-	if (rc == 0 && s->confirm)
-		rc = send_confirm(s);
+	if (rc == 0)
+		rc = send_finish(s);
 	return rc;
 }
 
