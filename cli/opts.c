@@ -7,7 +7,6 @@
 #include "cli.h"
 
 #include <getopt.h>
-#include <limits.h>
 #include <string.h>
 
 enum {
@@ -173,9 +172,5 @@ cli_parse(const char *verb, int argc, char **argv, struct cli_opts *o)
 	o->url = argv[optind];
 	o->args = argv + optind + 1;
 	o->nargs = argc - optind - 1;
-	/* "Forever" on sysvmsg is a blocking msgsnd/msgrcv that the cancel
-	 * descriptor cannot end; a finite wait polls, and watches it. */
-	if (o->timeout < 0 && cli_scheme_in(o->url, "sysvmsg"))
-		o->timeout = INT_MAX;
 	return opts_apply(verb, o);
 }
