@@ -204,6 +204,8 @@ recv_output_error(const struct recv_ctx *r)
 {
 	if (r->out_err == -EPIPE)
 		return 0; /* the reader of stdout is done: so are we */
+	if (cli_stop)
+		return 1; /* a signal cut a blocked write: not an error */
 	fprintf(stderr, "ipckit: recv: %s: %s\n", r->out.name,
 	        ipk_strerror(r->out_err));
 	return 1;

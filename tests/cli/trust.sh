@@ -292,6 +292,17 @@ check "... keeps exactly 1000 bytes of a 3 MB file" \
 check "... and says it cut" has "$ERR" "kept the first 1000 bytes"
 check "... a descriptor that never ends does not hang it" \
 	test -e "$TMP/fds/fd-1-0"
+new
+mkfifo "$TMP/drip.fifo"
+(while :; do echo drip; sleep 0.2; done) >"$TMP/drip.fifo" &
+PIDS+=($!)
+mkdir "$TMP/drips"
+bg "$IPK" recv "unix:$S" --save-fds "$TMP/drips"
+listening
+"$IPK" send "unix:$S" --fd "$TMP/drip.fifo" dripping
+until_true 5 test -s "$TMP/drips/fd-0-0"
+stop_with INT "$BG" 130 "recv saving a descriptor that drips forever"
+check "... after saving some of it" grep -q drip "$TMP/drips/fd-0-0"
 "$IPK" recv --help | grep -q "16 MiB"
 check "recv --help gives the --save-fds-max default" test $? -eq 0
 
