@@ -83,7 +83,7 @@ send_read_error(const char *what, ssize_t err)
 {
 	if (err == -ECANCELED)
 		return 1;
-	fprintf(stderr, "ipckit: send: %s: %s\n", what, ipk_strerror(err));
+	fprintf(stderr, "ipckit: send: %s: %s\n", what, ipk_strerror((int)err));
 	return 1;
 }
 
@@ -113,9 +113,11 @@ struct line_in {
 static int
 send_fill(struct send_ctx *s, struct line_in *in)
 {
-	memmove(in->buf, in->buf + in->off, in->len - in->off);
-	in->len -= in->off;
-	in->off = 0;
+	if (in->off) {
+		memmove(in->buf, in->buf + in->off, in->len - in->off);
+		in->len -= in->off;
+		in->off = 0;
+	}
 	size_t max = ipk_max(s->ch);
 	if (in->len > max)
 		return send_error(s, -EMSGSIZE);

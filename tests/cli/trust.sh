@@ -31,7 +31,6 @@ cleanup() {
 	rm -rf -- "$TMP"
 }
 trap cleanup EXIT
-[ -n "${KEEP_TMP:-}" ] && trap - EXIT
 trap 'exit 130' INT TERM
 
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
