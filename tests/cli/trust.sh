@@ -429,6 +429,13 @@ check "... suggesting ?share" one_line "$ERR" "?share"
 ipcrm -q "$MADE"
 
 new
+"$IPK" send --listen "mq:$Q?mode=0644&keep" first
+"$IPK" send "mq:$Q" x 2>"$ERR"
+check "a 0644 mq: is refused (exit 1)" test $? -eq 1
+check "... suggesting ?share" one_line "$ERR" "?share"
+rm -f "/dev/mqueue/${Q#/}"
+
+new
 bg "$IPK" recv "unix:$S"
 listening
 echo hello | socat - "UNIX-CONNECT:$S" 2>/dev/null
