@@ -208,8 +208,10 @@ send_finish(struct send_ctx *s)
 		; /* an answer is not what we wait for */
 	if (n == -EPIPE || n == -EMSGSIZE)
 		return 0;
-	if (n != -ETIMEDOUT)
+	if (n != -ETIMEDOUT && n != -EAGAIN)
 		return send_error(s, (int)n);
+	if (s->o->timeout == 0)
+		return 0; /* --timeout 0: no waiting, so no confirmation */
 	fprintf(stderr,
 	        "ipckit: send: %s: sent, but the peer did not close within "
 	        "%d ms, so delivery is not confirmed\n",
