@@ -61,6 +61,19 @@ static const struct {
         {"sysvmsg", EEXIST, CLI_OPEN,
          "a queue with that key exists; remove it (ipcrm -Q KEY) or "
          "--dial it"},
+        {"shm", EBUSY, CLI_OPEN,
+         "another dialer is attached: a ring has one writer each way"},
+        {"sysvshm", EBUSY, CLI_OPEN,
+         "another dialer is attached: a ring has one writer each way"},
+        {"shm", EPROTO, CLI_OPEN,
+         "not an ipckit segment (or cut short); remove it or pick another "
+         "name"},
+        {"sysvshm", EPROTO, CLI_OPEN,
+         "not an ipckit segment and semaphore set; remove them (ipcrm -M "
+         "KEY -S KEY) or pick another key"},
+        {"shm", EPIPE, CLI_SEND, "no dialer is attached to this listener"},
+        {"", EBADMSG, ANY,
+         "the shared ring is corrupt: the peer wrote outside the rules"},
         {"tcp", ENXIO, CLI_OPEN, no_resolve},
         {"udp", ENXIO, CLI_OPEN, no_resolve},
         {"tcp", ECONNREFUSED, CLI_OPEN,
