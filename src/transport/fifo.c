@@ -27,6 +27,7 @@ struct fifo_chan {
 	int lock;   /* writer: the flock it holds: 0, LOCK_SH or LOCK_EX */
 	char *tail; /* writer: a big message the deadline cut, from tail_off */
 	size_t tail_len, tail_off;
+	bool heard;      /* raw listener: bytes came since the last EOF */
 	bool discarding; /* listener: throwing bytes away after a bad header */
 	size_t bad_len;  /* the length that header claimed */
 	_Atomic long long discarded; /* bytes thrown away so far */
@@ -412,12 +413,17 @@ fifo_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 		                    : ipk__chunk_recv(c, m, deadline);
 		if (r == -EMSGSIZE && c->broken)
 			return fifo_resync(f, m, deadline);
+		f->heard |= r > 0;
 		if ((r != -EPIPE && r != -ECONNRESET) || c->broken)
 			return r;
 		int rc = fifo_reopen(f);
 		if (rc < 0)
 			return ipk__break(c, rc);
-		if (r == -ECONNRESET)
+		/* Raw bytes have no boundaries but the writers' end: say it
+		 * once, as cat would stop; the next call waits for more. */
+		bool eof = (c->flags & IPK__RAW) && f->heard;
+		f->heard = false;
+		if (r == -ECONNRESET || eof)
 			return r;
 		/* read() of a FIFO without writers is 0 at once: poll first. */
 		rc = ipk__wait(c, c->fd, POLLIN, deadline);

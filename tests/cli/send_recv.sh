@@ -167,6 +167,15 @@ same "?raw prints the bytes as they are" "$OUT" $'hi\n'
 check "recv ?raw removes its FIFO" gone "$F"
 
 new_fifo
+bg "$IPK" recv "fifo:$F?raw"
+wait_fifo "$F"
+printf 'one\ntwo\n' >"$F"
+finish "$BG"
+check "recv ?raw without -n ends at the writers' EOF, as cat does" \
+	test $? -eq 0
+same "... with every byte" "$OUT" $'one\ntwo\n'
+
+new_fifo
 bg "$IPK" recv "fifo:$F" -n 1 --json
 wait_fifo "$F"
 "$IPK" send "fifo:$F" $'\xff\xfe'
