@@ -145,7 +145,7 @@ int
 ipk__sock_policy_parse(struct ipk__credpol *pol, const struct ipk_url *u)
 {
 	const char *allow = ipk__url_get(u, "allow");
-	pol->uid = geteuid();
+	pol->uid = pol->self = geteuid();
 	if (allow && strcmp(allow, "any") != 0)
 		return -EINVAL;
 	pol->any = allow != NULL;
@@ -159,7 +159,7 @@ ipk__sock_policy_parse(struct ipk__credpol *pol, const struct ipk_url *u)
 bool
 ipk__sock_allowed(const struct ipk__credpol *pol, uid_t uid)
 {
-	return pol->any || uid == geteuid() || uid == pol->uid;
+	return pol->any || uid == pol->self || uid == pol->uid;
 }
 
 int
