@@ -46,7 +46,9 @@ Test(bench, median_min_max)
 static int
 parse(struct bench_opts *o, const char *line)
 {
-	char buf[256], *argv[32], err[256];
+	/* Static: the options keep pointers into it (as into argv). */
+	static char buf[256];
+	char *argv[32], err[256];
 	int argc = 0;
 	snprintf(buf, sizeof(buf), "bench %s", line);
 	for (char *s, *t = strtok_r(buf, " ", &s); t && argc < 31;
