@@ -16,6 +16,7 @@
 struct ipk_transport;
 
 #define IPK_NEVER INT64_MAX
+#define IPK__RX_NOW (-1)
 #define IPK_URL_MAXQ 16
 
 /* A URL split in place: "scheme:rest?k=v&flag". */
@@ -97,7 +98,9 @@ struct ipk_chan {
 	int timeout;        /* ?timeout= for dial/open, ms */
 	char *url;          /* as given to listen/dial, for ipk_name */
 	struct ipk__rbuf rx;
-	int64_t rx_start; /* when the unread partial frame began, or 0 */
+	/* When the unread partial frame began: 0 none, IPK__RX_NOW "no later
+	 * than now" (set without a clock read when a message is taken). */
+	int64_t rx_start;
 	struct ipk__pend tx;
 	struct ipk__big big;
 	struct ipk__zc zc_tx, zc_rx;

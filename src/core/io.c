@@ -324,7 +324,7 @@ ipk__rx_take(struct ipk_chan *c, struct ipk_msg *m, size_t skip, size_t len)
 	if (b->len == 0)
 		b->off = 0;
 	/* What is left began no later than now: the next frame's clock. */
-	c->rx_start = b->len ? ipk__now_ms() : 0;
+	c->rx_start = b->len ? IPK__RX_NOW : 0;
 	if (b->len == 0 && b->cap > RX_KEEP) { /* keep little while idle */
 		free(b->data);
 		memset(b, 0, sizeof(*b));

@@ -26,7 +26,8 @@ struct ipk__saddr {
 struct ipk__credpol {
 	bool any;
 	uid_t uid;
-	uid_t self; /* our euid when the channel was made (no call per message) */
+	uid_t self; /* our euid when the channel was made (no call per message)
+	             */
 };
 
 /* Descriptors that arrived on a byte stream, by stream offset. */

@@ -398,11 +398,13 @@ sock_frame_limit(const struct ipk__sock *s)
 
 /* The caller's deadline, or sooner when a started frame must end first. */
 static int64_t
-sock_frame_deadline(const struct ipk__sock *s, int64_t deadline)
+sock_frame_deadline(struct ipk__sock *s, int64_t deadline)
 {
+	int64_t now = ipk__now_ms();
+	if (s->base.rx_start == IPK__RX_NOW) /* left by the last message */
+		s->base.rx_start = now;
 	int64_t start = s->base.rx_start;
-	int64_t end = start ? start + sock_frame_limit(s)
-	                    : ipk__now_ms() + s->frame_ms;
+	int64_t end = start ? start + sock_frame_limit(s) : now + s->frame_ms;
 	return end < deadline ? end : deadline;
 }
 
@@ -410,7 +412,7 @@ static bool
 sock_frame_expired(const struct ipk__sock *s)
 {
 	int64_t start = s->base.rx_start;
-	return start && ipk__now_ms() >= start + sock_frame_limit(s);
+	return start > 0 && ipk__now_ms() >= start + sock_frame_limit(s);
 }
 
 static ssize_t
