@@ -6,7 +6,8 @@
  * second URL for the way back.  timeout > 0 pins a row to that finite
  * timeout: sysvmsg waits differently with one (it polls).  shm runs
  * twice: its default (adaptive: spins, then sleeps on a futex) and
- * ?wait=spin; both beside the raw spin ring.
+ * ?wait=spin; both beside the raw spin ring.  sysvshm runs its default
+ * and ?wait=sleep, beside a raw semop ping-pong over the same rings.
  */
 #ifndef IPK_BENCH_TARGETS_H
 #define IPK_BENCH_TARGETS_H
@@ -42,6 +43,9 @@ static const struct bench_target bench_targets[] = {
          BENCH_TIMED_MS, 0},
         {"shm", "shm:/ipk-bench-{key}", 0, 0, 0, &raw_shm, 0, 2},
         {"shm-spin", "shm:/ipk-bench-{key}?wait=spin", 0, 0, 0, &raw_shm, 0, 2},
+        {"sysvshm", "sysvshm:{key}", 0, 0, 0, &raw_sysvshm, 0, 2},
+        {"sysvshm-sleep", "sysvshm:{key}?wait=sleep", 0, 0, 0, &raw_sysvshm, 0,
+         2},
 };
 
 #define BENCH_NTARGETS (sizeof(bench_targets) / sizeof(bench_targets[0]))

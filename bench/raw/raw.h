@@ -32,7 +32,8 @@ struct raw_mech {
 };
 
 extern const struct raw_mech raw_pipe, raw_fifo, raw_unix, raw_unixpacket,
-        raw_unixgram, raw_tcp, raw_udp, raw_mq, raw_sysvmsg, raw_shm;
+        raw_unixgram, raw_tcp, raw_udp, raw_mq, raw_sysvmsg, raw_shm,
+        raw_sysvshm;
 
 /* shm: bytes of each ring for messages of size (ipckit's ?size= too):
  * 1 MiB, ipckit's default, or 4 messages, a power of two. */

@@ -6,6 +6,11 @@
  * wraps to the start.  Indices count bytes forever and are published
  * with release stores, read with acquire loads.  A waiting side spins
  * (pause), yielding every 1024 turns; it never sleeps.  No batch call.
+ *
+ * raw_sysvshm is the notes' design (6.3 + 6.4) as a plain program writes
+ * it: the same rings, and a System V semaphore per direction that the
+ * writer V's after every message and the reader P's before every read
+ * (semtimedop for a finite timeout): a semop ping-pong.
  */
 #include "raw.h"
 
@@ -16,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
+#include <time.h>
 
 #define RING_WRAP UINT32_MAX
 #define RING_HDR 8
@@ -35,7 +42,25 @@ struct ring {
 struct raw_shm {
 	struct ring tx, rx;
 	int timeout;
+	int semid;          /* raw_sysvshm: the set; -1 for the spin ring */
+	int sem_tx, sem_rx; /* its members: V after a send, P before a read */
 };
+
+/* P (or V with op 1) on member num; ms < 0 waits for ever. */
+static int
+shm_semop(const struct raw_shm *s, int num, int op, int ms)
+{
+	struct sembuf b = {.sem_num = (unsigned short)num, .sem_op = (short)op};
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	for (;;) {
+		int r = op > 0 || ms < 0 ? semop(s->semid, &b, 1)
+		                         : semtimedop(s->semid, &b, 1, &ts);
+		if (r == 0)
+			return 0;
+		if (errno != EINTR)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	}
+}
 
 static inline void
 ring_pause(void)
@@ -94,7 +119,7 @@ shm_rsend(void *ctx, const void *buf, size_t len)
 	memcpy(r->data + pos, &l32, 4);
 	memcpy(r->data + pos + RING_HDR, buf, len);
 	atomic_store_explicit(&r->ctl->head, head + need, memory_order_release);
-	return 0;
+	return s->semid < 0 ? 0 : shm_semop(s, s->sem_tx, 1, -1);
 }
 
 static ssize_t
@@ -106,6 +131,9 @@ shm_rrecv(void *ctx, void *buf, size_t cap, int ms)
 	        atomic_load_explicit(&r->ctl->tail, memory_order_relaxed);
 	unsigned turn = 0;
 	double dl = ring_deadline(ms);
+	int rc = s->semid < 0 ? 0 : shm_semop(s, s->sem_rx, -1, ms);
+	if (rc < 0)
+		return rc;
 	for (;;) {
 		while (atomic_load_explicit(&r->ctl->head,
 		                            memory_order_acquire) == tail)
@@ -165,6 +193,9 @@ shm_ropen(struct raw_setup *s, int role, struct bench_link *l)
 	r->tx = shm_ring(s, role);
 	r->rx = shm_ring(s, 1 - role);
 	r->timeout = s->timeout;
+	r->semid = s->mech == &raw_sysvshm ? (int)s->id[0] : -1;
+	r->sem_tx = role;
+	r->sem_rx = 1 - role;
 	*l = (struct bench_link){&shm_ops, r, s->timeout, false};
 	return 0;
 }
@@ -174,7 +205,29 @@ shm_cleanup(struct raw_setup *s)
 {
 	if (s->map)
 		munmap(s->map, shm_maplen(s));
+	if (s->mech == &raw_sysvshm && s->id[0] >= 0)
+		semctl((int)s->id[0], 0, IPC_RMID);
 }
+
+/* The rings, and a private set of two semaphores at 0. */
+static int
+sysvshm_prepare(struct raw_setup *s)
+{
+	s->id[0] = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+	if (s->id[0] < 0)
+		return -errno;
+	int rc = shm_prepare(s);
+	if (rc < 0)
+		semctl((int)s->id[0], 0, IPC_RMID);
+	return rc;
+}
+
+const struct raw_mech raw_sysvshm = {
+        .name = "sysvshm",
+        .prepare = sysvshm_prepare,
+        .open = shm_ropen,
+        .cleanup = shm_cleanup,
+};
 
 const struct raw_mech raw_shm = {
         .name = "shm",
