@@ -65,7 +65,11 @@ bench_plan(const struct bench_opts *o, struct bench_report *rep)
 		}
 	}
 	bench_cpus(&rep->cpu_a, &rep->cpu_b);
-	return rep->nrows ? 0 : -ENOENT;
+	if (rep->nrows)
+		return 0;
+	free(rep->rows); /* nothing wanted: the caller frees nothing */
+	rep->rows = NULL;
+	return -ENOENT;
 }
 
 static struct bench_case
