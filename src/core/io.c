@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define RX_MIN (64u * 1024)
-#define RX_KEEP (1u << 20) /* a bigger buffer is freed once empty */
+#define RX_KEEP (1u << 20) /* a bigger one may be freed once empty */
 #define BATCH_MAX 64       /* messages per writev */
 
 /*
@@ -325,7 +325,10 @@ ipk__rx_take(struct ipk_chan *c, struct ipk_msg *m, size_t skip, size_t len)
 		b->off = 0;
 	/* What is left began no later than now: the next frame's clock. */
 	c->rx_start = b->len ? IPK__RX_NOW : 0;
-	if (b->len == 0 && b->cap > RX_KEEP) { /* keep little while idle */
+	/* A listener's connection gives a big buffer back once empty, so
+	 * that what its budget counts is partial messages, not idle room;
+	 * other channels keep it for the next big message. */
+	if (b->len == 0 && b->cap > RX_KEEP && c->budget) {
 		free(b->data);
 		memset(b, 0, sizeof(*b));
 		rx_charge(c, 0);
