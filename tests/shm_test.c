@@ -463,18 +463,6 @@ Test(sysvshm, ipcs_sees_private_objects_then_none, .fini = sysv_fini)
 	cr_expect(!ipcs_has("-s", key, "600"), "set left");
 }
 
-static int
-child_svlisten(void *arg)
-{
-	struct peer *p = arg;
-	ipk_chan *l;
-	if (ipk_listen(p->url, &l) < 0)
-		return 1;
-	th_put(p->sync[1], 'r');
-	for (;;)
-		pause();
-}
-
 Test(sysvshm, listener_killed_dialer_gets_epipe, .fini = sysv_fini)
 {
 	struct peer p;
@@ -482,9 +470,7 @@ Test(sysvshm, listener_killed_dialer_gets_epipe, .fini = sysv_fini)
 	key_t key = fresh_key();
 	snprintf(p.url, sizeof(p.url), "sysvshm:0x%x", (unsigned)key);
 	cr_assert_eq(pipe(p.sync), 0);
-	pid_t pid = th_spawn(child_svlisten, &p);
-	th_defer_kill(pid);
-	cr_assert_eq(th_get(p.sync[0], WAIT), 'r');
+	pid_t pid = spawn_listener(&p);
 	ipk_chan *d, *l;
 	cr_assert_eq(ipk_dial(p.url, &d), 0);
 	cr_expect_eq(ipk_dial(p.url, &l), -EBUSY, "a second dialer");
