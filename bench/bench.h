@@ -26,6 +26,13 @@ struct bench_ops {
 	ssize_t (*recv)(void *ctx, void *buf, size_t cap, int ms);
 	/* How many went, or -errno; NULL: the mechanism has no such call. */
 	int (*send_batch)(void *ctx, const struct iovec *iov, int n);
+	/* Zero-copy, NULL where the mechanism has none: room for len bytes
+	 * in place (waits as send does), then sent; the next message in
+	 * place (waits as recv does), then let go. */
+	int (*reserve)(void *ctx, size_t len, void **ptr);
+	int (*commit)(void *ctx, size_t len);
+	int (*peek)(void *ctx, const void **ptr, size_t *len, int ms);
+	int (*release)(void *ctx);
 };
 
 struct bench_link {
@@ -59,6 +66,10 @@ enum bench_metric {
 	BM_GAP_P50, /* round trip after --gap ms idle */
 	BM_GAP_MAX,
 	BM_IDLE_CPU, /* server's CPU share while idle, percent */
+	BM_ZMSGS,    /* one way, zero-copy (reserve/peek); NAN: not run */
+	BM_ZMBPS,    /* the size times that rate: bytes loaned, not copied */
+	BM_ZCPU,
+	BM_ZCSW,
 	BM_N
 };
 
@@ -85,6 +96,8 @@ struct bench_params {
 struct bench_case {
 	size_t size;
 	int rtts, count, phase_ms, gap_ms, timeout;
+	bool zc;      /* run the zero-copy phase (both sides have the calls) */
+	int zc_count; /* its messages: they are loaned, not copied */
 };
 
 struct bench_opts {

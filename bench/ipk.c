@@ -1,10 +1,11 @@
 /*
  * ipk.c - the ipckit rows: the coordinator listens (or makes the pipe
  * pairs) before the fork; the server accepts or uses the listener, the
- * driver dials; both then run loop.c through ipk_send, ipk_recv and
- * ipk_send_batch with the row's timeout.  Every channel is detached from
- * the command's cancel descriptor: the rows measure the library as a
- * program uses it by default (a cancel descriptor makes sysvmsg poll).
+ * driver dials; both then run loop.c through ipk_send, ipk_recv,
+ * ipk_send_batch and the zero-copy calls with the row's timeout.  Every channel
+ * is detached from the command's cancel descriptor: the rows measure the
+ * library as a program uses it by default (a cancel descriptor makes sysvmsg
+ * poll).
  */
 #include "run.h"
 #include "urltmpl.h"
@@ -53,7 +54,38 @@ ik_batch(void *ctx, const struct iovec *iov, int n)
 	return ipk_send_batch(e->out, iov, (size_t)n, e->timeout);
 }
 
-static const struct bench_ops ik_ops = {ik_send, ik_recv, ik_batch};
+static int
+ik_reserve(void *ctx, size_t len, void **ptr)
+{
+	struct ipk_end *e = ctx;
+	return ipk_reserve(e->out, len, ptr, e->timeout);
+}
+
+static int
+ik_commit(void *ctx, size_t len)
+{
+	struct ipk_end *e = ctx;
+	return ipk_commit(e->out, len);
+}
+
+static int
+ik_peek(void *ctx, const void **ptr, size_t *len, int ms)
+{
+	struct ipk_end *e = ctx;
+	return ipk_peek(e->in, ptr, len, ms);
+}
+
+static int
+ik_release(void *ctx)
+{
+	struct ipk_end *e = ctx;
+	return ipk_release(e->in);
+}
+
+/* The zero-copy calls work on every URL; a case runs them only where
+ * its raw baseline has them too (the shm rows). */
+static const struct bench_ops ik_ops = {
+        ik_send, ik_recv, ik_batch, ik_reserve, ik_commit, ik_peek, ik_release};
 
 /* A template of targets.h with a fresh path and key of this process. */
 static void

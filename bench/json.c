@@ -2,7 +2,8 @@
  * json.c - the results for scripts: one JSON document (schema
  * "ipckit-bench/1", described in docs/performance.md) and the same rows
  * as CSV.  The writer is hand-written: strings escaped per RFC 8259,
- * numbers that are not finite written as null.
+ * numbers that are not finite (a phase not run: NAN) written as null
+ * (an empty CSV field).
  */
 #include "run.h"
 
@@ -16,9 +17,10 @@ static const struct {
 	const char *key;
 	enum bench_metric m;
 } json_ratios[] = {
-        {"rtt_p50", BM_P50},        {"rtt_p99", BM_P99},
-        {"msgs_per_s", BM_MSGS},    {"batch_msgs_per_s", BM_BMSGS},
-        {"cpu_us_per_msg", BM_CPU}, {"batch_cpu_us_per_msg", BM_BCPU},
+        {"rtt_p50", BM_P50},         {"rtt_p99", BM_P99},
+        {"msgs_per_s", BM_MSGS},     {"batch_msgs_per_s", BM_BMSGS},
+        {"cpu_us_per_msg", BM_CPU},  {"batch_cpu_us_per_msg", BM_BCPU},
+        {"zc_msgs_per_s", BM_ZMSGS}, {"zc_cpu_us_per_msg", BM_ZCPU},
 };
 #define JSON_NRATIOS (sizeof(json_ratios) / sizeof(json_ratios[0]))
 
@@ -38,13 +40,21 @@ json_str(FILE *f, const char *s)
 	putc('"', f);
 }
 
+/* pre, then v, or missing where v is not finite (not measured). */
 static void
-json_num(FILE *f, double v)
+json_num_or(FILE *f, const char *pre, double v, const char *missing)
 {
+	fputs(pre, f);
 	if (isfinite(v))
 		fprintf(f, "%.6g", v);
 	else
-		fputs("null", f);
+		fputs(missing, f);
+}
+
+static void
+json_num(FILE *f, double v)
+{
+	json_num_or(f, "", v, "null");
 }
 
 static void
@@ -185,9 +195,11 @@ bench_csv(FILE *f, const struct bench_report *rep)
 		        row->raw ? "raw" : "ipckit", row->size, row->timeout,
 		        row->runs);
 		csv_str(f, bench_note(rep, i, note, sizeof(note)));
-		for (int m = 0; m < BM_N; m++)
-			fprintf(f, ",%.6g,%.6g,%.6g", row->med[m], row->min[m],
-			        row->max[m]);
+		for (int m = 0; m < BM_N; m++) {
+			json_num_or(f, ",", row->med[m], "");
+			json_num_or(f, ",", row->min[m], "");
+			json_num_or(f, ",", row->max[m], "");
+		}
 		for (size_t k = 0; k < JSON_NRATIOS; k++)
 			fprintf(f, ",%.4g",
 			        bench_ratio(rep, i, json_ratios[k].m));

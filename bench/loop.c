@@ -3,12 +3,14 @@
  * once so that only the transport differs.  A message starts with a
  * 16-byte header: type, sequence number, tag.  'p' is a ping (echoed),
  * 't' a one-way message (touched, sequence checked, counted), 'b' and 'e'
- * begin and end a phase (answered with the server's counts and CPU), 'q'
- * ends the server.
+ * begin and end a phase (answered with the server's counts and CPU), 'z'
+ * begins a zero-copy phase (the server then peeks each message and reads
+ * a one-way one in place: its header and last byte), 'q' ends the server.
  */
 #include "bench.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,18 +80,24 @@ struct serve_state {
 	struct loop_usage u0;
 };
 
+/* A one-way message's sequence number: the next one, or after a loss. */
+static void
+serve_seq(struct serve_state *st, uint32_t seq, bool lossy)
+{
+	if (seq == st->want || (lossy && seq > st->want))
+		st->got++;
+	else
+		st->bad++;
+	st->want = seq + 1;
+}
+
 /* Read one byte of every cache line, and check the sequence number. */
 static void
 serve_count(struct serve_state *st, const char *buf, size_t n, bool lossy)
 {
 	for (size_t i = 0; i < n; i += 64)
 		st->sum += (unsigned char)buf[i];
-	uint32_t seq = loop_get(buf).seq;
-	if (seq == st->want || (lossy && seq > st->want))
-		st->got++;
-	else
-		st->bad++;
-	st->want = seq + 1;
+	serve_seq(st, loop_get(buf).seq, lossy);
 }
 
 static int
@@ -103,29 +111,70 @@ serve_answer(const struct bench_link *l, const struct serve_state *st,
 	return l->ops->send(l->ctx, buf, n);
 }
 
+#define SERVE_TAKEN (-EINPROGRESS) /* read in place: nothing to answer */
+
+/*
+ * Zero-copy mode: a one-way message is read where it lies (its header
+ * and last byte, as iceoryx's benchmark reads a loaned sample) and let
+ * go; any other is copied out for the common dispatch.
+ */
+static ssize_t
+serve_peek(const struct bench_link *l, struct serve_state *st, char *buf,
+           size_t size)
+{
+	const void *p;
+	size_t n;
+	int rc = l->ops->peek(l->ctx, &p, &n, l->timeout);
+	if (rc < 0)
+		return rc;
+	struct loop_hdr h = {0};
+	if (n >= sizeof(h))
+		h = loop_get(p);
+	if (h.type == 't') {
+		st->sum += ((const unsigned char *)p)[n - 1];
+		serve_seq(st, h.seq, l->lossy);
+	} else {
+		memcpy(buf, p, n < size ? n : size);
+	}
+	rc = l->ops->release(l->ctx);
+	return rc < 0 ? rc : h.type == 't' ? SERVE_TAKEN : (ssize_t)n;
+}
+
+/* One message: 0 to go on, 1 after 'q', or -errno. */
+static int
+serve_one(const struct bench_link *l, struct serve_state *st, char *buf,
+          size_t n, bool *zc)
+{
+	uint32_t type = loop_get(buf).type;
+	if (type == 'p')
+		return l->ops->send(l->ctx, buf, n);
+	if (type == 't')
+		serve_count(st, buf, n, l->lossy);
+	if (type == 'b' || type == 'z')
+		*st = (struct serve_state){.u0 = loop_usage()};
+	if (type == 'z' || type == 'e')
+		*zc = type == 'z' && l->ops->peek;
+	if (type == 'b' || type == 'z' || type == 'e')
+		return serve_answer(l, st, buf, n);
+	return type == 'q';
+}
+
 void
 bench_serve(const struct bench_link *l, size_t size)
 {
 	char *buf = malloc(size);
 	struct serve_state st = {0};
+	bool zc = false;
 	for (int rc = buf ? 0 : -ENOMEM; rc == 0;) {
-		ssize_t n = l->ops->recv(l->ctx, buf, size, l->timeout);
-		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
+		ssize_t n = zc ? serve_peek(l, &st, buf, size)
+		               : l->ops->recv(l->ctx, buf, size, l->timeout);
+		if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR ||
+		    n == SERVE_TAKEN)
 			continue;
 		if (n < (ssize_t)(sizeof(struct loop_hdr) +
 		                  sizeof(struct loop_report)))
 			break;
-		uint32_t type = loop_get(buf).type;
-		if (type == 'p')
-			rc = l->ops->send(l->ctx, buf, (size_t)n);
-		else if (type == 't')
-			serve_count(&st, buf, (size_t)n, l->lossy);
-		else if (type == 'b')
-			st = (struct serve_state){.u0 = loop_usage()};
-		if (type == 'b' || type == 'e')
-			rc = serve_answer(l, &st, buf, (size_t)n);
-		else if (type == 'q')
-			break;
+		rc = serve_one(l, &st, buf, (size_t)n, &zc);
 	}
 	free(buf);
 }
@@ -194,10 +243,11 @@ drive_ping(struct drive *d, uint32_t seq)
 	return rc;
 }
 
+/* Begin a phase of type 'b' (or 'z': zero-copy), and its clocks. */
 static int
-drive_begin(struct drive *d)
+drive_begin(struct drive *d, uint32_t type)
 {
-	int rc = drive_ctl(d, 'b', NULL);
+	int rc = drive_ctl(d, type, NULL);
 	d->u0 = loop_usage();
 	d->t0 = bench_now_us();
 	return rc;
@@ -233,7 +283,7 @@ drive_rtt(struct drive *d, struct bench_run *r)
 	for (int i = 0; rc == 0 && i < LOOP_WARMUP && i < want; i++)
 		rc = drive_ping(d, (uint32_t)i);
 	if (rc == 0)
-		rc = drive_begin(d);
+		rc = drive_begin(d, 'b');
 	while (rc == 0 && n < want) {
 		double t = bench_now_us();
 		rc = drive_ping(d, (uint32_t)n);
@@ -306,13 +356,34 @@ drive_send_all(struct drive *d, bool batch, double pace, uint32_t *sent)
 	return rc;
 }
 
+/* Zero-copy: each message is loaned, only its header and last byte are
+ * written (iceoryx's conditions), and it is committed. */
 static int
-drive_oneway(struct drive *d, bool batch, double pace, struct oneway *o)
+drive_loan_all(struct drive *d, uint32_t *sent)
 {
-	uint32_t sent = 0;
-	int rc = drive_begin(d);
-	if (rc == 0)
-		rc = drive_send_all(d, batch, pace, &sent);
+	const struct bench_link *l = d->l;
+	size_t size = d->c->size;
+	int rc = 0;
+	while (rc == 0 && *sent < (uint32_t)d->c->zc_count) {
+		void *p;
+		rc = l->ops->reserve(l->ctx, size, &p);
+		if (rc < 0)
+			break;
+		loop_set(p, 't', *sent, 0);
+		((char *)p)[size - 1] = (char)*sent;
+		rc = l->ops->commit(l->ctx, size);
+		if (++*sent % LOOP_PACE_BURST == 0 &&
+		    drive_over(d, bench_now_us()))
+			break;
+	}
+	return rc;
+}
+
+/* End a one-way phase of sent messages: what got through, how fast. */
+static int
+drive_tally(struct drive *d, int rc, uint32_t sent, double pace,
+            struct oneway *o)
+{
 	struct loop_phase ph;
 	if (rc == 0)
 		rc = drive_end(d, &ph);
@@ -328,6 +399,35 @@ drive_oneway(struct drive *d, bool batch, double pace, struct oneway *o)
 	                     .loss = (double)(sent - got) / sent,
 	                     .paced = pace};
 	return 0;
+}
+
+static int
+drive_oneway(struct drive *d, bool batch, double pace, struct oneway *o)
+{
+	uint32_t sent = 0;
+	int rc = drive_begin(d, 'b');
+	if (rc == 0)
+		rc = drive_send_all(d, batch, pace, &sent);
+	return drive_tally(d, rc, sent, pace, o);
+}
+
+/* The zero-copy phase: its four numbers stay NAN if it does not run. */
+static int
+drive_zero_copy(struct drive *d, struct bench_run *r)
+{
+	struct oneway o;
+	uint32_t sent = 0;
+	int rc = d->l->ops->reserve ? drive_begin(d, 'z') : -ENOTSUP;
+	if (rc == 0)
+		rc = drive_loan_all(d, &sent);
+	rc = drive_tally(d, rc, sent, 0, &o);
+	if (rc == 0) {
+		r->v[BM_ZMSGS] = o.msgs;
+		r->v[BM_ZMBPS] = o.mbps;
+		r->v[BM_ZCPU] = o.cpu;
+		r->v[BM_ZCSW] = o.csw;
+	}
+	return rc;
 }
 
 /* Pace from 0.9x the rate that got through down until the loss is
@@ -362,7 +462,7 @@ static int
 drive_gap(struct drive *d, struct bench_run *r)
 {
 	double lat[LOOP_GAPS];
-	int ms = d->c->gap_ms, rc = drive_begin(d);
+	int ms = d->c->gap_ms, rc = drive_begin(d, 'b');
 	for (int i = 0; rc == 0 && i < LOOP_GAPS; i++) {
 		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
@@ -408,6 +508,10 @@ drive_phases(struct drive *d, struct bench_run *r)
 	}
 	if (rc == 0)
 		drive_store(r, &o, BM_BMSGS);
+	for (int m = BM_ZMSGS; m <= BM_ZCSW; m++)
+		r->v[m] = NAN;
+	if (rc == 0 && d->c->zc)
+		rc = drive_zero_copy(d, r);
 	if (rc == 0 && d->c->gap_ms > 0)
 		rc = drive_gap(d, r);
 	return rc;

@@ -14,6 +14,7 @@
 
 #define RUN_RTT_BYTES (128u << 20)    /* round trips: at most this much */
 #define RUN_ONEWAY_BYTES (512u << 20) /* one way: at most this much */
+#define RUN_ZC_TIMES 10 /* zero-copy: --count times this (no bytes move) */
 
 static bool
 run_wanted(const char *only, const char *name)
@@ -82,7 +83,9 @@ run_case(const struct bench_params *p, const struct bench_row *row)
 	                       .count = p->count,
 	                       .phase_ms = p->phase_ms,
 	                       .gap_ms = p->gap_ms,
-	                       .timeout = row->timeout};
+	                       .timeout = row->timeout,
+	                       .zc = row->t->raw->zero_copy,
+	                       .zc_count = p->count * RUN_ZC_TIMES};
 	if ((size_t)c.rtts > rt)
 		c.rtts = rt < 100 ? 100 : (int)rt;
 	if ((size_t)c.count > ow)

@@ -32,6 +32,10 @@ const char *const bench_metric_names[BM_N] = {
         [BM_GAP_P50] = "gap_rtt_p50_us",
         [BM_GAP_MAX] = "gap_rtt_max_us",
         [BM_IDLE_CPU] = "idle_cpu_pct",
+        [BM_ZMSGS] = "zc_msgs_per_s",
+        [BM_ZMBPS] = "zc_mb_per_s",
+        [BM_ZCPU] = "zc_cpu_us_per_msg",
+        [BM_ZCSW] = "zc_csw_per_msg",
 };
 
 double

@@ -1,7 +1,8 @@
 /*
  * table.c - the text table of `ipckit bench`: the machine and how busy
  * it was, then one line per row (the raw row under its ipckit row) with
- * the ratio columns, and two lines on how to read it.
+ * the ratio columns, the wake-up and zero-copy blocks where they were
+ * measured, and two lines on how to read it.
  */
 #include "run.h"
 
@@ -118,6 +119,39 @@ tab_gaps(FILE *f, const struct bench_report *rep)
 	}
 }
 
+static bool
+tab_has_zc(const struct bench_row *r)
+{
+	return r->runs && isfinite(r->med[BM_ZMSGS]);
+}
+
+/* The rows whose ipckit and raw sides both have the zero-copy calls. */
+static void
+tab_zc(FILE *f, const struct bench_report *rep)
+{
+	fprintf(f,
+	        "\nzero-copy one way (reserve/commit, peek/release): each "
+	        "message loaned, only its\nheader and last byte written and "
+	        "read; MB/s = the bytes loaned\n%-10s %5s %9s %9s %6s %6s "
+	        "%6s\n",
+	        "transport", "size", "msg/s", "MB/s", "xraw", "cpu/m", "csw/m");
+	for (int i = 0; i < rep->nrows; i++) {
+		const struct bench_row *r = &rep->rows[i];
+		char sz[24], a[16];
+		if (!tab_has_zc(r))
+			continue;
+		fprintf(f, "%-10s %5s %9s %9.0f", r->raw ? "  raw" : r->t->name,
+		        bench_size_str(r->size, sz, sizeof(sz)),
+		        tab_si(r->med[BM_ZMSGS], a, sizeof(a)),
+		        r->med[BM_ZMBPS]);
+		tab_ratio(f, bench_ratio(rep, i, BM_ZMSGS));
+		fprintf(f, " %6.2f %6.2f", r->med[BM_ZCPU], r->med[BM_ZCSW]);
+		if (rep->p.repeat > 1)
+			fprintf(f, "  \302\261%.0f%%", tab_spread(r, BM_ZMSGS));
+		putc('\n', f);
+	}
+}
+
 void
 bench_table(FILE *f, const struct bench_report *rep)
 {
@@ -126,6 +160,11 @@ bench_table(FILE *f, const struct bench_report *rep)
 		tab_row(f, rep, i);
 	if (rep->p.gap_ms > 0)
 		tab_gaps(f, rep);
+	for (int i = 0; i < rep->nrows; i++)
+		if (tab_has_zc(&rep->rows[i])) {
+			tab_zc(f, rep);
+			break;
+		}
 	fputs("\nxraw: ipckit over the bare system calls of the same mechanism "
 	      "(its raw row, same run): latency 1.30 = 30% slower;\n"
 	      "msg/s 0.60 = 60% of the raw rate.  cpu/m, csw/m: CPU us and "

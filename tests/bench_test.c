@@ -1,14 +1,16 @@
 /*
  * bench_test.c - the bench's own logic, not its speed: percentiles and
  * medians, the option parser, the kernel-limit notes, one real run of a
- * raw and an ipckit row (sane values only), and the writers: JSON read
- * back against the schema, CSV, SVG and HTML parsed by Python's parsers.
+ * raw and an ipckit row (sane values only), the zero-copy phase where
+ * both sides have the calls (and not elsewhere), and the writers: JSON
+ * read back against the schema, CSV, SVG and HTML parsed by Python's.
  */
 #include "../bench/run.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,13 +157,41 @@ Test(bench, raw_and_ipckit_rows_run, .timeout = 60)
 	assert_sane(&r);
 }
 
+/* The zero-copy phase runs where the case says (shm, ipckit and raw):
+ * positive finite numbers; a case without it leaves them NAN. */
+Test(bench, zero_copy_phase_only_where_asked, .timeout = 60)
+{
+	struct bench_case c = small_case();
+	struct bench_run r;
+	c.zc = true;
+	c.zc_count = 20000;
+	c.size = 4096;
+	for (int i = 0; i < 3; i++) {
+		if (i == 0)
+			bench_ipk_run(target("shm-spin", 0), &c, &r);
+		else
+			bench_raw_run(i == 1 ? &raw_shm : &raw_sysvshm, &c, &r);
+		assert_sane(&r);
+		for (int m = BM_ZMSGS; m <= BM_ZCPU; m++)
+			cr_assert(isfinite(r.v[m]) && r.v[m] > 0, "%d: %s %g",
+			          i, bench_metric_names[m], r.v[m]);
+	}
+	cr_assert(raw_shm.zero_copy && !raw_pipe.zero_copy);
+	c.zc = false;
+	bench_ipk_run(target("pipe", 0), &c, &r);
+	assert_sane(&r);
+	cr_assert(isnan(r.v[BM_ZMSGS]) && isnan(r.v[BM_ZCPU]));
+}
+
 /* A report with made-up numbers: pipe at 64 B and 1 MiB, udp at 1 MiB
- * (a kernel limit), sysvmsg's timed row spinning. */
+ * (a kernel limit), sysvmsg's timed row spinning, shm with zero-copy
+ * numbers (the others have none: NAN). */
 static void
 fake_report(struct bench_report *rep)
 {
 	struct bench_opts o;
-	cr_assert_eq(parse(&o, "--only pipe,udp,sysvmsg --size 64,1048576"), 0);
+	cr_assert_eq(parse(&o, "--only pipe,udp,sysvmsg,shm --size 64,1048576"),
+	             0);
 	cr_assert_eq(bench_plan(&o, rep), 0);
 	bench_machine(&rep->start);
 	rep->end = rep->start;
@@ -178,6 +208,8 @@ fake_report(struct bench_report *rep)
 		row->med[BM_IDLE_CPU] = 0;
 		if (row->timeout > 0 && !row->raw)
 			row->med[BM_RTT_CSW] = 0.1;
+		for (int m = BM_ZMSGS; !row->t->raw->zero_copy && m < BM_N; m++)
+			row->med[m] = row->min[m] = row->max[m] = NAN;
 	}
 }
 
@@ -202,7 +234,8 @@ check_with_python(void (*writer)(FILE *, const struct bench_report *),
 
 static const char json_check[] =
         "import json, sys\n"
-        "d = json.load(open(sys.argv[1]))\n"
+        "def bad(c): raise ValueError(c)\n"
+        "d = json.load(open(sys.argv[1]), parse_constant=bad)\n"
         "assert d[\"schema\"] == \"ipckit-bench/1\"\n"
         "m = d[\"machine\"]\n"
         "for k in (\"cpu\", \"kernel\", \"cpus\", \"load_start\", "
@@ -214,7 +247,13 @@ static const char json_check[] =
         "names = set()\n"
         "for r in rows:\n"
         "  names.add((r[\"transport\"], r[\"impl\"], r[\"timeout_ms\"]))\n"
-        "  assert len(r[\"median\"]) == 22 and \"rtt_p999_us\" in r[\"min\"]\n"
+        "  assert len(r[\"median\"]) == 26 and \"rtt_p999_us\" in r[\"min\"]\n"
+        "  z = r[\"median\"][\"zc_msgs_per_s\"]\n"
+        "  if r[\"transport\"] == \"shm\": assert z > 0, r\n"
+        "  elif r[\"runs\"]: assert z is None, r\n"
+        "  if r[\"impl\"] == \"ipckit\" and r[\"runs\"]:\n"
+        "    zr = r[\"vs_raw\"][\"zc_msgs_per_s\"]\n"
+        "    assert zr == (2 if r[\"transport\"] == \"shm\" else None), r\n"
         "  assert (\"vs_raw\" in r) == (r[\"impl\"] == \"ipckit\")\n"
         "  if r[\"runs\"] == 0: assert r[\"error\"]\n"
         "  else: assert r[\"error\"] is None\n"
@@ -240,7 +279,9 @@ static const char csv_check[] =
         "assert len(rows) == int(sys.argv[2]) + 1\n"
         "assert rows[0][:3] == [\"schema\", \"transport\", \"impl\"]\n"
         "assert all(len(r) == len(rows[0]) for r in rows)\n"
-        "assert all(r[0] == \"ipckit-bench/1\" for r in rows[1:])\n";
+        "assert all(r[0] == \"ipckit-bench/1\" for r in rows[1:])\n"
+        "assert not any(f.lower() in (\"nan\", \"inf\") for r in rows for f "
+        "in r)\n";
 
 Test(bench, csv_has_one_header_and_equal_rows)
 {
@@ -300,6 +341,7 @@ Test(bench, table_labels_same_cpu_ratios_and_limits)
 	cr_assert(strstr(text, "limit: UDP payload limit"), "%s", text);
 	cr_assert(strstr(text, "spins:"), "%s", text);
 	cr_assert(strstr(text, "60% of the raw rate"), "%s", text);
+	cr_assert(strstr(text, "zero-copy one way"), "%s", text);
 	free(text);
 	bench_free(&rep);
 }

@@ -208,10 +208,12 @@ raw_dgram_recv(void *ctx, void *buf, size_t cap, int ms)
 	}
 }
 
-static const struct bench_ops raw_stream_ops = {
-        raw_stream_send, raw_stream_recv, raw_stream_batch};
-static const struct bench_ops raw_dgram_ops = {raw_dgram_send, raw_dgram_recv,
-                                               raw_dgram_batch};
+static const struct bench_ops raw_stream_ops = {.send = raw_stream_send,
+                                                .recv = raw_stream_recv,
+                                                .send_batch = raw_stream_batch};
+static const struct bench_ops raw_dgram_ops = {.send = raw_dgram_send,
+                                               .recv = raw_dgram_recv,
+                                               .send_batch = raw_dgram_batch};
 
 int
 raw_fd_link(struct bench_link *l, int rfd, int wfd, bool stream, int timeout)

@@ -61,7 +61,7 @@ mq_rawrecv(void *ctx, void *buf, size_t cap, int ms)
 	}
 }
 
-static const struct bench_ops mq_ops = {mq_rawsend, mq_rawrecv, NULL};
+static const struct bench_ops mq_ops = {.send = mq_rawsend, .recv = mq_rawrecv};
 
 static int
 mq_rawopen(struct raw_setup *s, int role, struct bench_link *l)

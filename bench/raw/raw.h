@@ -26,6 +26,7 @@ struct raw_setup {
 struct raw_mech {
 	const char *name;
 	int family, type; /* sockets only */
+	bool zero_copy;   /* its ops have reserve/commit and peek/release */
 	int (*prepare)(struct raw_setup *s);
 	int (*open)(struct raw_setup *s, int role, struct bench_link *l);
 	void (*cleanup)(struct raw_setup *s);

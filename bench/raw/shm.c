@@ -6,6 +6,8 @@
  * wraps to the start.  Indices count bytes forever and are published
  * with release stores, read with acquire loads.  A waiting side spins
  * (pause), yielding every 1024 turns; it never sleeps.  No batch call.
+ * send and recv are reserve + copy + commit and peek + copy + release;
+ * the zero-copy phase calls those four without the copies.
  *
  * raw_sysvshm is the notes' design (6.3 + 6.4) as a plain program writes
  * it: the same rings, and a System V semaphore per direction that the
@@ -37,6 +39,8 @@ struct ring {
 	struct ring_ctl *ctl;
 	unsigned char *data;
 	uint64_t size;
+	uint64_t at;  /* the index of the record reserved or peeked */
+	uint32_t len; /* peeked: its length */
 };
 
 struct raw_shm {
@@ -93,8 +97,9 @@ ring_need(size_t len)
 	return RING_HDR + ((len + 7) & ~(size_t)7);
 }
 
+/* Room for a record of len bytes at the head, waited for; not yet sent. */
 static int
-shm_rsend(void *ctx, const void *buf, size_t len)
+shm_rreserve(void *ctx, size_t len, void **ptr)
 {
 	struct raw_shm *s = ctx;
 	struct ring *r = &s->tx;
@@ -114,16 +119,39 @@ shm_rsend(void *ctx, const void *buf, size_t len)
 			return -ETIMEDOUT;
 	uint32_t l32 = RING_WRAP;
 	if (skip)
-		memcpy(r->data + pos, &l32, 4), head += skip, pos = 0;
-	l32 = (uint32_t)len;
-	memcpy(r->data + pos, &l32, 4);
-	memcpy(r->data + pos + RING_HDR, buf, len);
-	atomic_store_explicit(&r->ctl->head, head + need, memory_order_release);
+		memcpy(r->data + pos, &l32, 4), pos = 0;
+	r->at = head + skip;
+	*ptr = r->data + pos + RING_HDR;
+	return 0;
+}
+
+/* Publish the reserved record (raw_sysvshm: and V the reader). */
+static int
+shm_rcommit(void *ctx, size_t len)
+{
+	struct raw_shm *s = ctx;
+	struct ring *r = &s->tx;
+	uint32_t l32 = (uint32_t)len;
+	memcpy(r->data + (r->at & (r->size - 1)), &l32, 4);
+	atomic_store_explicit(&r->ctl->head, r->at + ring_need(len),
+	                      memory_order_release);
 	return s->semid < 0 ? 0 : shm_semop(s, s->sem_tx, 1, -1);
 }
 
-static ssize_t
-shm_rrecv(void *ctx, void *buf, size_t cap, int ms)
+static int
+shm_rsend(void *ctx, const void *buf, size_t len)
+{
+	void *p;
+	int rc = shm_rreserve(ctx, len, &p);
+	if (rc < 0)
+		return rc;
+	memcpy(p, buf, len);
+	return shm_rcommit(ctx, len);
+}
+
+/* The record at the tail, in place (raw_sysvshm: after a P). */
+static int
+shm_rpeek(void *ctx, const void **ptr, size_t *len, int ms)
 {
 	struct raw_shm *s = ctx;
 	struct ring *r = &s->rx;
@@ -140,22 +168,48 @@ shm_rrecv(void *ctx, void *buf, size_t cap, int ms)
 			if (ring_turn(&turn, dl) < 0)
 				return -ETIMEDOUT;
 		uint64_t pos = tail & (r->size - 1);
-		uint32_t len;
-		memcpy(&len, r->data + pos, 4);
-		if (len == RING_WRAP) {
+		uint32_t l32;
+		memcpy(&l32, r->data + pos, 4);
+		if (l32 == RING_WRAP) {
 			tail += r->size - pos;
 			continue;
 		}
-		if (len > cap)
-			return -EMSGSIZE;
-		memcpy(buf, r->data + pos + RING_HDR, len);
-		atomic_store_explicit(&r->ctl->tail, tail + ring_need(len),
-		                      memory_order_release);
-		return len;
+		r->at = tail;
+		r->len = l32;
+		*ptr = r->data + pos + RING_HDR;
+		*len = l32;
+		return 0;
 	}
 }
 
-static const struct bench_ops shm_ops = {shm_rsend, shm_rrecv, NULL};
+static int
+shm_rrelease(void *ctx)
+{
+	struct ring *r = &((struct raw_shm *)ctx)->rx;
+	atomic_store_explicit(&r->ctl->tail, r->at + ring_need(r->len),
+	                      memory_order_release);
+	return 0;
+}
+
+static ssize_t
+shm_rrecv(void *ctx, void *buf, size_t cap, int ms)
+{
+	const void *p;
+	size_t len;
+	int rc = shm_rpeek(ctx, &p, &len, ms);
+	if (rc < 0)
+		return rc;
+	if (len > cap)
+		return -EMSGSIZE;
+	memcpy(buf, p, len);
+	shm_rrelease(ctx);
+	return (ssize_t)len;
+}
+
+static const struct bench_ops shm_ops = {
+        shm_rsend,   shm_rrecv, NULL,         shm_rreserve,
+        shm_rcommit, shm_rpeek, shm_rrelease,
+};
 
 static size_t
 shm_maplen(const struct raw_setup *s)
@@ -181,7 +235,7 @@ shm_ring(const struct raw_setup *s, int i)
 	struct ring_ctl *ctl = s->map;
 	uint64_t size = bench_ring_bytes(s->size);
 	unsigned char *data = (unsigned char *)(ctl + 2) + i * size;
-	return (struct ring){ctl + i, data, size};
+	return (struct ring){.ctl = ctl + i, .data = data, .size = size};
 }
 
 static int
@@ -224,6 +278,7 @@ sysvshm_prepare(struct raw_setup *s)
 
 const struct raw_mech raw_sysvshm = {
         .name = "sysvshm",
+        .zero_copy = true,
         .prepare = sysvshm_prepare,
         .open = shm_ropen,
         .cleanup = shm_cleanup,
@@ -231,6 +286,7 @@ const struct raw_mech raw_sysvshm = {
 
 const struct raw_mech raw_shm = {
         .name = "shm",
+        .zero_copy = true,
         .prepare = shm_prepare,
         .open = shm_ropen,
         .cleanup = shm_cleanup,

@@ -56,7 +56,7 @@ svmq_recv(void *ctx, void *buf, size_t cap, int ms)
 	return r;
 }
 
-static const struct bench_ops svmq_ops = {svmq_send, svmq_recv, NULL};
+static const struct bench_ops svmq_ops = {.send = svmq_send, .recv = svmq_recv};
 
 static int
 svmq_open(struct raw_setup *s, int role, struct bench_link *l)

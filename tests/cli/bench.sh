@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench.sh - `ipckit bench --quick` end to end: every transport and its raw
 # baseline produce a row with sane values (non-zero, p50 <= p99, no loss on
-# reliable transports) in the JSON; the SVG parses as XML, the HTML as
-# HTML; CSV has equal rows; bad options exit 2.  Asserts no speed.
+# reliable transports) in the JSON, which is strict JSON; the shm rows
+# and only they have zero-copy numbers; the SVG parses as XML, the HTML
+# as HTML; CSV has equal rows; bad options exit 2.  Asserts no speed.
 # $1 = the ipckit binary.  Prints "N passed, N failed"; exits 1 on a failure.
 set -u
 
@@ -51,6 +52,35 @@ for r in rows:
         assert 0 <= m["loss"] < 1, name
     if r["impl"] == "ipckit":
         assert r["vs_raw"]["rtt_p50"] > 0, name
+PYEOF
+
+check "the JSON is strict (python3 -m json.tool, no NaN)" $PY -c '
+import json, subprocess, sys
+subprocess.run([sys.executable, "-m", "json.tool", sys.argv[1]], check=True,
+               stdout=subprocess.DEVNULL)
+def bad(c): raise ValueError(c)
+json.load(open(sys.argv[1]), parse_constant=bad)' "$TMP/b.json"
+
+check "zero-copy numbers for the shm rows only" $PY - "$TMP/b.json" <<'PYEOF'
+import json, math, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+zc = {"shm", "shm-spin", "sysvshm", "sysvshm-sleep"}
+assert zc <= {r["transport"] for r in rows}
+keys = ("zc_msgs_per_s", "zc_mb_per_s", "zc_cpu_us_per_msg", "zc_csw_per_msg")
+for r in rows:
+    name = "%s %s" % (r["transport"], r["impl"])
+    m = r["median"]
+    if r["transport"] in zc:
+        for k in keys[:3]:
+            assert m[k] is not None and math.isfinite(m[k]) and m[k] > 0, \
+                (name, k, m[k])
+        assert m["zc_csw_per_msg"] >= 0, name
+        if r["impl"] == "ipckit":
+            assert r["vs_raw"]["zc_msgs_per_s"] > 0, name
+    else:
+        assert all(m[k] is None for k in keys), (name, m)
+        if r["impl"] == "ipckit":
+            assert r["vs_raw"]["zc_msgs_per_s"] is None, name
 PYEOF
 
 check "the SVG is well-formed XML" $PY -c '
