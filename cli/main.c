@@ -13,6 +13,7 @@ static const char main_help[] =
         "\n"
         "  send URL [MSG...]   send messages (arguments, or stdin lines)\n"
         "  recv URL            print the messages that arrive\n"
+        "  relay FROM TO       move messages between two endpoints\n"
         "  sem VERB URL        semaphores: create wait post value rm run\n"
         "  bench [--quick]     measure every transport against bare "
         "syscalls\n"
@@ -48,6 +49,7 @@ static const struct {
 } verbs[] = {
         {"send", cmd_send},
         {"recv", cmd_recv},
+        {"relay", cmd_relay},
         {"sem", cmd_sem},
         {"bench", cmd_bench},
 };
