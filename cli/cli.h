@@ -101,6 +101,7 @@ int cli_out_msg(const struct cli_out *out, const struct cli_meta *meta,
 
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
+int cmd_relay(int argc, char **argv);
 int cmd_sem(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
