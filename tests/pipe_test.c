@@ -683,8 +683,10 @@ Test(pipe, pipe04_cloexec_no_leak_into_exec)
 	make_pair("pipe:", &rd, &wr);
 	cr_assert(fcntl(ipk_fd(rd), F_GETFD) & FD_CLOEXEC);
 	cr_assert(fcntl(ipk_fd(wr), F_GETFD) & FD_CLOEXEC);
-	cr_assert(fcntl(ipk_fd(rd), F_GETFL) & O_NONBLOCK);
-	cr_assert(fcntl(ipk_fd(wr), F_GETFL) & O_NONBLOCK);
+	/* Blocking descriptors: each call that must not wait says so
+	 * (RWF_NOWAIT), so an untimed receive is one blocking read. */
+	cr_assert(!(fcntl(ipk_fd(rd), F_GETFL) & O_NONBLOCK));
+	cr_assert(!(fcntl(ipk_fd(wr), F_GETFL) & O_NONBLOCK));
 	struct stat st;
 	cr_assert_eq(fstat(ipk_fd(rd), &st), 0);
 	pid_t pid = spawn(exec_sleep, NULL);

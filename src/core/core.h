@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 struct ipk_transport;
@@ -74,6 +75,11 @@ enum {
 	IPK__SOCK = 1u << 3,      /* fd is a socket: send with MSG_NOSIGNAL */
 	IPK__ATOMIC = 1u << 4,    /* frames must fit PIPE_BUF (many writers) */
 	IPK__NOSIGPIPE = 1u << 5, /* SIGPIPE was ignored when it was made */
+	/* fd is in blocking mode and every call that must not block says so
+	 * itself (MSG_DONTWAIT, RWF_NOWAIT): a wait without deadline or
+	 * cancel descriptor is then the one blocking call a plain program
+	 * makes, not a poll and a retry. */
+	IPK__BLOCKFD = 1u << 6,
 };
 
 /* ?rxbudget= of a listener, shared with its connections (budget.c). */
@@ -101,6 +107,7 @@ struct ipk_chan {
 	/* When the unread partial frame began: 0 none, IPK__RX_NOW "no later
 	 * than now" (set without a clock read when a message is taken). */
 	int64_t rx_start;
+	int frame_ms; /* a started frame must end this soon (0: no limit) */
 	struct ipk__pend tx;
 	struct ipk__big big;
 	struct ipk__zc zc_tx, zc_rx;
@@ -108,6 +115,7 @@ struct ipk_chan {
 	struct ipk_chan *bnext, *bprev; /* in budget->head, under its lock */
 	size_t charged;                 /* bytes charged to the budget */
 	bool blinked;                   /* in the list (not dropped) */
+	struct ipk__owner *owner;       /* listener's owner record, or NULL */
 };
 
 /* Free the buffers of ipk_reserve / ipk_peek (zc.c). */
@@ -155,6 +163,27 @@ bool ipk__is_wait_end(int rc);
 int ipk__cancel_default(void);
 
 int ipk__set_nonblock(int fd);
+/* Make fd blocking and mark c IPK__BLOCKFD (socket and pipe channels). */
+int ipk__set_blockfd(struct ipk_chan *c);
+
+/* A call on c may block in the kernel: no deadline, no cancel, and fd
+ * blocking.  Otherwise the call says MSG_DONTWAIT (or RWF_NOWAIT). */
+static inline bool
+ipk__may_block(const struct ipk_chan *c, int64_t deadline)
+{
+	return (c->flags & IPK__BLOCKFD) && deadline == IPK_NEVER &&
+	       c->cancel < 0;
+}
+/* MSG_DONTWAIT unless the call may block. */
+static inline int
+ipk__msg_nowait(const struct ipk_chan *c, int64_t deadline)
+{
+	return ipk__may_block(c, deadline) ? 0 : MSG_DONTWAIT;
+}
+/* When the frame being read must be whole (0: no limit, or none begun);
+ * a frame may take ?frame= ms plus IPK__FRAME_MS_PER_MIB per MiB. */
+int64_t ipk__rx_frame_end(struct ipk_chan *c);
+#define IPK__FRAME_MS_PER_MIB 1000
 
 /*
  * Byte streams (pipe, fifo, unix, tcp).  ipk__stream_send writes the
@@ -175,7 +204,8 @@ ssize_t ipk__stream_recv(struct ipk_chan *c, struct ipk_msg *m,
  * when the stream ends.  io.c knows nothing else of them.
  */
 struct ipk__rxhook {
-	ssize_t (*read)(struct ipk_chan *c, char *at, size_t len, void *ctx);
+	ssize_t (*read)(struct ipk_chan *c, char *at, size_t len, bool block,
+	                void *ctx);
 	ssize_t (*deliver)(struct ipk_chan *c, struct ipk_msg *m, size_t len,
 	                   void *ctx);
 	void (*eof)(void *ctx);
@@ -231,6 +261,18 @@ int ipk__runtime_path(const char *name, char *out, size_t size);
  * "/", "/." or "/..", at most maxlen bytes after the slash.
  */
 int ipk__posix_name(const char *name, size_t maxlen);
+
+/*
+ * Owner records (owner.c): a file per object in <runtime dir>/owners/,
+ * OFD-locked while the owner lives, so `ipckit ls` tells live from
+ * stale.  ipk__owner_new takes the URL a peer dials; NULL when there is
+ * none (kernel-freed objects, IPC_PRIVATE) or it could not be written,
+ * which never fails the caller.  ipk__owner_free removes the record when
+ * called by the process that made it (a forked child only lets go).
+ */
+struct ipk__owner *ipk__owner_new(const char *url);
+struct ipk__owner *ipk__owner_listen(const struct ipk_chan *c);
+void ipk__owner_free(struct ipk__owner *ow);
 
 /* Owner-only checks on an open object: -EPERM when not ours or too open. */
 int ipk__check_owner(const struct stat *st, mode_t want);

@@ -22,12 +22,21 @@
 #define RX_KEEP (1u << 20) /* a bigger one may be freed once empty */
 #define BATCH_MAX 64       /* messages per writev */
 
+/* One writev, or a pwritev2 that must not block on a blocking pipe. */
+static ssize_t
+io_pipe_writev(int fd, const struct iovec *iov, int n, bool nowait)
+{
+	if (nowait)
+		return pwritev2(fd, iov, n, -1, RWF_NOWAIT);
+	return writev(fd, iov, n);
+}
+
 /*
  * writev on a pipe or FIFO with SIGPIPE blocked for this thread, and a
  * SIGPIPE that the write raised taken off the pending set again.
  */
 static ssize_t
-io_writev_nosig(int fd, const struct iovec *iov, int n)
+io_writev_nosig(int fd, const struct iovec *iov, int n, bool nowait)
 {
 	sigset_t set, old, pend;
 	sigemptyset(&set);
@@ -37,7 +46,7 @@ io_writev_nosig(int fd, const struct iovec *iov, int n)
 	bool was_pending = false;
 	if (was_blocked && sigpending(&pend) == 0)
 		was_pending = sigismember(&pend, SIGPIPE);
-	ssize_t r = writev(fd, iov, n);
+	ssize_t r = io_pipe_writev(fd, iov, n, nowait);
 	int e = errno;
 	if (r < 0 && e == EPIPE && !was_pending) {
 		struct timespec zero = {0, 0};
@@ -50,16 +59,19 @@ io_writev_nosig(int fd, const struct iovec *iov, int n)
 }
 
 static ssize_t
-io_writev(struct ipk_chan *c, const struct iovec *iov, int n)
+io_writev(struct ipk_chan *c, const struct iovec *iov, int n, int64_t deadline)
 {
+	bool block = ipk__may_block(c, deadline);
 	if (c->flags & IPK__SOCK) {
 		struct msghdr mh = {.msg_iov = (struct iovec *)iov,
 		                    .msg_iovlen = (size_t)n};
-		return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		return sendmsg(c->fd, &mh,
+		               MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
 	}
+	bool nowait = !block && (c->flags & IPK__BLOCKFD);
 	if (c->flags & IPK__NOSIGPIPE)
-		return writev(c->fd, iov, n);
-	return io_writev_nosig(c->fd, iov, n);
+		return io_pipe_writev(c->fd, iov, n, nowait);
+	return io_writev_nosig(c->fd, iov, n, nowait);
 }
 
 int
@@ -92,7 +104,8 @@ ipk__io_write_all(struct ipk_chan *c, struct iovec *iov, int n,
 {
 	*done = 0;
 	while (n > 0) {
-		ssize_t r = io_writev(c, iov, n > IOV_MAX ? IOV_MAX : n);
+		ssize_t r =
+		        io_writev(c, iov, n > IOV_MAX ? IOV_MAX : n, deadline);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -273,8 +286,47 @@ rx_reserve(struct ipk_chan *c, size_t need)
 	return 0;
 }
 
-/* One read into the buffer.  0 at EOF, >0 bytes, <0 error. */
+int64_t
+ipk__rx_frame_end(struct ipk_chan *c)
+{
+	if (c->frame_ms <= 0 || c->rx.len == 0)
+		return 0;
+	if (c->rx_start == IPK__RX_NOW) /* left by the last message */
+		c->rx_start = ipk__now_ms();
+	size_t mib = ipk__stream_announced(c) >> 20;
+	return c->rx_start + c->frame_ms + (int64_t)mib * IPK__FRAME_MS_PER_MIB;
+}
 
+/* The caller's deadline, or sooner when a started frame must end first. */
+static int64_t
+rx_deadline(struct ipk_chan *c, int64_t deadline)
+{
+	int64_t end = ipk__rx_frame_end(c);
+	return end && end < deadline ? end : deadline;
+}
+
+/* One read of c->fd (or the hook's), blocking only when block is set. */
+static ssize_t
+rx_read(struct ipk_chan *c, char *at, size_t room, bool block,
+        const struct ipk__rxhook *h)
+{
+	if (h)
+		return h->read(c, at, room, block, h->ctx);
+	if (block || !(c->flags & IPK__BLOCKFD))
+		return read(c->fd, at, room);
+	if (c->flags & IPK__SOCK)
+		return recv(c->fd, at, room, MSG_DONTWAIT);
+	struct iovec v = {at, room};
+	return preadv2(c->fd, &v, 1, -1, RWF_NOWAIT);
+}
+
+/*
+ * One read into the buffer: 0 at EOF, >0 bytes, <0 error.  Without a
+ * deadline or cancel descriptor it is one blocking read; with one, poll
+ * and then read, as a plain program with a timeout does (a read that
+ * finds nothing first would cost a call per message).  Deadline 0 reads
+ * at once.
+ */
 ssize_t
 ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
              const struct ipk__rxhook *h)
@@ -287,11 +339,15 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 	int rc = rx_reserve(c, want);
 	if (rc < 0)
 		return rc;
+	deadline = rx_deadline(c, deadline);
+	bool block = ipk__may_block(c, deadline);
+	bool wait = !block && deadline != 0;
 	for (;;) {
+		if (wait && (rc = ipk__wait(c, c->fd, POLLIN, deadline)) < 0)
+			return rc;
 		char *at = b->data + b->off + b->len;
 		size_t room = b->cap - b->off - b->len;
-		ssize_t r = h ? h->read(c, at, room, h->ctx)
-		              : read(c->fd, at, room);
+		ssize_t r = rx_read(c, at, room, block, h);
 		if (r >= 0) {
 			if (b->len == 0 && r > 0)
 				c->rx_start =
@@ -303,8 +359,7 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		rc = ipk__wait(c, c->fd, POLLIN, deadline);
-		if (rc < 0)
+		if (!wait && (rc = ipk__wait(c, c->fd, POLLIN, deadline)) < 0)
 			return rc;
 	}
 }

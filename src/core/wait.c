@@ -142,3 +142,15 @@ ipk__set_nonblock(int fd)
 		return -errno;
 	return 0;
 }
+
+int
+ipk__set_blockfd(struct ipk_chan *c)
+{
+	int fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if ((fl & O_NONBLOCK) && fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	c->flags |= IPK__BLOCKFD;
+	return 0;
+}

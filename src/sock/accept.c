@@ -39,7 +39,7 @@ sock_admit(struct ipk__sock *l, struct ipk__sock *c, int fd,
 	c->family = l->family;
 	c->type = l->type;
 	c->pol = l->pol;
-	c->frame_ms = l->frame_ms;
+	c->base.frame_ms = l->base.frame_ms;
 	c->spare = -1;
 	pthread_mutex_init(&c->peer_lock, NULL);
 	c->peer = *pa;
@@ -79,7 +79,7 @@ ipk__sock_accept(struct ipk_chan *lc, struct ipk_chan *cc, int64_t deadline)
 	for (;;) {
 		struct ipk__saddr pa = {.len = sizeof(pa.ss)};
 		int fd = accept4(l->base.fd, (struct sockaddr *)&pa.ss, &pa.len,
-		                 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		                 SOCK_CLOEXEC);
 		if (fd >= 0) {
 			int rc = sock_admit(l, c, fd, &pa);
 			if (rc != -EACCES)

@@ -69,7 +69,7 @@ rx_fds_attach(struct ipk_chan *c, struct ipk__fdq *q, size_t r, int *fds,
 }
 
 static ssize_t
-fds_read(struct ipk_chan *c, char *at, size_t len, void *ctx)
+fds_read(struct ipk_chan *c, char *at, size_t len, bool block, void *ctx)
 {
 	struct ipk__fdq *q = ctx;
 	union {
@@ -81,7 +81,8 @@ fds_read(struct ipk_chan *c, char *at, size_t len, void *ctx)
 	                    .msg_iovlen = 1,
 	                    .msg_control = ctl.buf,
 	                    .msg_controllen = sizeof(ctl.buf)};
-	ssize_t r = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+	ssize_t r = recvmsg(c->fd, &mh,
+	                    MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT));
 	if (r <= 0 || (mh.msg_controllen == 0 && !(mh.msg_flags & MSG_CTRUNC)))
 		return r;
 	int fds[IPK__SCM_MAX];
@@ -183,7 +184,9 @@ io_send_rights(struct ipk_chan *c, struct iovec *iov, int n,
 		int rc = ipk__sock_put_fds(&mh, ctl.buf, m->fds, m->nfds);
 		if (rc < 0)
 			return rc;
-		ssize_t r = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		ssize_t r =
+		        sendmsg(c->fd, &mh,
+		                MSG_NOSIGNAL | ipk__msg_nowait(c, deadline));
 		if (r >= 0) {
 			*sent = (size_t)r;
 			return 0;

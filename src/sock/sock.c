@@ -75,7 +75,7 @@ sock_init(struct ipk__sock *s, const struct ipk_url *u, int family, int type)
 	const char *why;
 	if (sock_opts(u, &frame, &maxconn, &budget, &why) < 0)
 		return -EINVAL;
-	s->frame_ms = (int)frame;
+	s->base.frame_ms = s->type == SOCK_STREAM ? (int)frame : 0;
 	s->maxconn = (int)maxconn;
 	s->rxbudget = (size_t)budget;
 	return family == AF_UNIX ? ipk__sock_policy_parse(&s->pol, u) : 0;
@@ -114,6 +114,9 @@ ipk__sock_setup(struct ipk__sock *s)
 	int fd = s->base.fd;
 	if (s->type == SOCK_STREAM)
 		s->base.flags |= IPK__SOCK;
+	int rc = ipk__set_blockfd(&s->base);
+	if (rc < 0)
+		return rc;
 	if (s->type == SOCK_STREAM && s->family != AF_UNIX)
 		return sock_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	/* Credentials with every message: who sent it, and EOF vs empty. */
@@ -386,6 +389,7 @@ void
 ipk__sock_stats(const struct ipk_chan *c, struct ipk_stats *st)
 {
 	st->refused = ((const struct ipk__sock *)c)->refused;
+	st->discarded = ((const struct ipk__sock *)c)->discarded;
 }
 
 void
@@ -403,6 +407,14 @@ ipk__sock_close(struct ipk_chan *c)
 		free(s->conns);
 	s->conns = NULL;
 	ipk__fdq_free(&s->fdq);
+	if (s->held) {
+		for (size_t i = 0; i < s->held->nfds; i++)
+			close(s->held->fds[i]);
+		free(s->held);
+		s->held = NULL;
+	}
+	free(s->tail);
+	s->tail = NULL;
 }
 
 int
@@ -417,8 +429,7 @@ ipk__sock_pair(struct ipk_chan *a, struct ipk_chan *b, const struct ipk_url *u)
 	if (rc == 0)
 		rc = sock_init(sb, u, AF_UNIX, type);
 	int fds[2];
-	if (rc == 0 && socketpair(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	                          0, fds) < 0)
+	if (rc == 0 && socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) < 0)
 		rc = -errno;
 	if (rc < 0)
 		return rc;

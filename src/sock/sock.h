@@ -14,8 +14,7 @@
 
 #define IPK__SCM_MAX 253 /* SCM_MAX_FD: more in one message is EINVAL */
 #define IPK__FDQ_MAX 8
-#define IPK__FRAME_MS 10000        /* default ?frame=, ms (RELIABILITY 6.10) */
-#define IPK__FRAME_MS_PER_MIB 1000 /* and per MiB a message announces */
+#define IPK__FRAME_MS 10000 /* default ?frame=, ms (RELIABILITY 6.10) */
 
 struct ipk__saddr {
 	struct sockaddr_storage ss;
@@ -49,6 +48,15 @@ struct ipk__conns {
 	int max;
 };
 
+/* A datagram received whole into a buffer too short for it (or with
+ * more descriptors than asked for): given on the next receive. */
+struct ipk__held {
+	size_t len, nfds;
+	int fds[IPK__SCM_MAX];
+	struct ipk_peer peer;
+	char data[];
+};
+
 /* The state of every socket channel. */
 struct ipk__sock {
 	struct ipk_chan base;
@@ -67,10 +75,12 @@ struct ipk__sock {
 	size_t rxbudget; /* listener: ?rxbudget= for partial messages */
 	struct ipk__conns *conns; /* listener's count; accepted: counted in */
 	bool counted;
-	int frame_ms;           /* stream: a started frame must end this soon */
 	struct ipk__fdq fdq;    /* unix stream: descriptors not yet delivered */
-	_Atomic uint32_t drops; /* udp: datagrams the kernel dropped */
-	_Atomic long long refused; /* listener: peers the policy refused */
+	char *tail;             /* datagrams: room past a short buffer */
+	struct ipk__held *held; /* datagrams: one that did not fit the buffer */
+	_Atomic long long discarded; /* datagrams: bytes above ?max= */
+	_Atomic uint32_t drops;      /* udp: datagrams the kernel dropped */
+	_Atomic long long refused;   /* listener: peers the policy refused */
 };
 
 /* Query keys the socket transports accept. */

@@ -145,8 +145,8 @@ ipk__sock_dgram_send(struct ipk_chan *c, const struct ipk_msg *m,
 	if (rc == 0)
 		rc = ipk__sock_put_fds(&mh, ctl.buf, m->fds, m->nfds);
 	int step = 1;
-	while (rc == 0 &&
-	       sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+	int flags = MSG_NOSIGNAL | ipk__msg_nowait(c, deadline);
+	while (rc == 0 && sendmsg(c->fd, &mh, flags) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
@@ -188,7 +188,7 @@ ipk__sock_dgram_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 		if (k == 0)
 			return sent ? (int)sent : -EMSGSIZE;
 		int r = sendmmsg(c->fd, mm, (unsigned)k,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		                 MSG_NOSIGNAL | ipk__msg_nowait(c, deadline));
 		if (r > 0) {
 			sent += (size_t)r;
 			continue;
@@ -200,67 +200,6 @@ ipk__sock_dgram_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 			return sent ? (int)sent : rc;
 	}
 	return (int)sent;
-}
-
-/*
- * Size of the next message without taking it.  The control room holds
- * credentials only, so passed descriptors show as MSG_CTRUNC and are not
- * installed.  A seqpacket read of 0 without credentials is EOF.
- */
-static ssize_t
-sock_peek(struct ipk__sock *s, int64_t deadline, int *flags)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
-		struct cmsghdr align;
-	} ctl;
-	char b;
-	for (;;) {
-		struct iovec iov = {&b, 0};
-		struct msghdr mh = {.msg_iov = &iov,
-		                    .msg_iovlen = 1,
-		                    .msg_control = ctl.buf,
-		                    .msg_controllen = sizeof(ctl.buf)};
-		ssize_t r = recvmsg(s->base.fd, &mh,
-		                    MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-		if (r == 0 && s->type == SOCK_SEQPACKET && !mh.msg_controllen)
-			return -EPIPE;
-		if (r >= 0) {
-			*flags = mh.msg_flags;
-			return r;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return sock_rx_err(s, errno);
-		int rc = ipk__wait(&s->base, s->base.fd, POLLIN, deadline);
-		if (rc < 0)
-			return rc;
-	}
-}
-
-/* How many descriptors ride with the next message (peeked, closed). */
-static ssize_t
-sock_peek_nfds(struct ipk__sock *s)
-{
-	union {
-		char buf[IPK__CMSG_ROOM];
-		struct cmsghdr align;
-	} ctl;
-	char b;
-	struct iovec iov = {&b, 0};
-	struct msghdr mh = {.msg_iov = &iov,
-	                    .msg_iovlen = 1,
-	                    .msg_control = ctl.buf,
-	                    .msg_controllen = sizeof(ctl.buf)};
-	if (recvmsg(s->base.fd, &mh,
-	            MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
-		return sock_err(errno);
-	int fds[IPK__SCM_MAX];
-	size_t n = IPK__SCM_MAX;
-	ipk__sock_take_fds(&mh, fds, &n);
-	sock_close_fds(fds, n);
-	return (ssize_t)n;
 }
 
 static void
@@ -295,76 +234,176 @@ sock_give_fds(struct ipk_msg *m, const int *fds, size_t n)
 	m->nfds = k;
 }
 
-/* The real read.  -EACCES: the policy refused the sender (dropped). */
+/* What one recvmsg brought besides the bytes. */
+struct sock_got {
+	struct ipk_peer p;
+	int fds[IPK__SCM_MAX];
+	size_t nfds;
+	int lost; /* the kernel truncated the descriptors */
+};
+
+/* Hand a received message to m: descriptors, the sender, the reply
+ * address of an unconnected socket. */
 static ssize_t
-sock_read(struct ipk__sock *s, struct ipk_msg *m)
+sock_deliver(struct ipk__sock *s, struct ipk_msg *m, size_t len,
+             struct sock_got *g)
+{
+	sock_give_fds(m, g->fds, g->nfds);
+	if (!s->connected && g->p.addrlen > sizeof(sa_family_t)) {
+		pthread_mutex_lock(&s->peer_lock);
+		memcpy(&s->peer.ss, &g->p.addr, g->p.addrlen);
+		s->peer.len = g->p.addrlen; /* replies go to the last sender */
+		pthread_mutex_unlock(&s->peer_lock);
+	}
+	if (m->peer)
+		*m->peer = g->p;
+	m->len = len;
+	return g->lost ? -EMFILE : (ssize_t)len;
+}
+
+/* A message that does not fit m: -EMSGSIZE with what it needs. */
+static bool
+sock_too_big(const struct ipk_msg *m, size_t len, size_t nfds)
+{
+	return len > m->len || (m->fds && nfds > m->nfds);
+}
+
+/* Keep a message read whole (head in m->buf, the rest in s->tail). */
+static ssize_t
+sock_hold(struct ipk__sock *s, struct ipk_msg *m, size_t len,
+          struct sock_got *g)
+{
+	size_t head = len < m->len ? len : m->len;
+	struct ipk__held *h = malloc(sizeof(*h) + len);
+	if (!h) {
+		sock_close_fds(g->fds, g->nfds);
+		return -ENOMEM;
+	}
+	h->len = len;
+	h->nfds = g->nfds;
+	memcpy(h->fds, g->fds, g->nfds * sizeof(int));
+	h->peer = g->p;
+	if (head)
+		memcpy(h->data, m->buf, head);
+	if (len > head)
+		memcpy(h->data + head, s->tail, len - head);
+	s->held = h;
+	m->len = len;
+	if (m->fds && g->nfds > m->nfds)
+		m->nfds = g->nfds;
+	return -EMSGSIZE; /* it stays for a bigger buffer */
+}
+
+/* The held message, if m has room for it now. */
+static ssize_t
+sock_unhold(struct ipk__sock *s, struct ipk_msg *m)
+{
+	struct ipk__held *h = s->held;
+	if (sock_too_big(m, h->len, h->nfds)) {
+		m->len = h->len;
+		if (m->fds && h->nfds > m->nfds)
+			m->nfds = h->nfds;
+		return -EMSGSIZE;
+	}
+	struct sock_got g = {.p = h->peer, .nfds = h->nfds};
+	memcpy(g.fds, h->fds, h->nfds * sizeof(int));
+	if (h->len)
+		memcpy(m->buf, h->data, h->len);
+	s->held = NULL;
+	ssize_t r = sock_deliver(s, m, h->len, &g);
+	free(h);
+	return r;
+}
+
+/* Room past m's buffer up to ?max=, so one call takes any message. */
+static size_t
+sock_tail_room(struct ipk__sock *s, const struct ipk_msg *m)
+{
+	size_t max = s->base.max;
+	if (m->len >= max)
+		return 0;
+	if (!s->tail && !(s->tail = malloc(max)))
+		return 0; /* then a long one is truncated: counted below */
+	return max - m->len;
+}
+
+/*
+ * One recvmsg of a whole message into m's buffer and the tail room, with
+ * the real length (MSG_TRUNC).  -EACCES: the policy refused the sender
+ * (dropped); -EMSGSIZE: it did not fit m and is held, or it was longer
+ * than ?max= and the buffer (discarded and counted).  A seqpacket read
+ * of 0 without credentials is EOF.
+ */
+static ssize_t
+sock_read(struct ipk__sock *s, struct ipk_msg *m, bool block)
 {
 	union {
 		char buf[IPK__CMSG_ROOM];
 		struct cmsghdr align;
 	} ctl;
-	struct ipk_peer p = {.pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1};
-	struct iovec iov = {m->buf, m->len};
-	struct msghdr mh = {.msg_name = &p.addr,
-	                    .msg_namelen = sizeof(p.addr),
-	                    .msg_iov = &iov,
-	                    .msg_iovlen = 1,
+	struct sock_got g = {
+	        .p = {.pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1}};
+	size_t room = sock_tail_room(s, m); /* allocates s->tail */
+	struct iovec iov[2] = {{m->buf, m->len}, {s->tail, room}};
+	struct msghdr mh = {.msg_name = &g.p.addr,
+	                    .msg_namelen = sizeof(g.p.addr),
+	                    .msg_iov = iov,
+	                    .msg_iovlen = 2,
 	                    .msg_control = ctl.buf,
 	                    .msg_controllen = sizeof(ctl.buf)};
-	ssize_t r = recvmsg(s->base.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int flags = MSG_TRUNC | MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT);
+	ssize_t r = recvmsg(s->base.fd, &mh, flags);
 	if (r < 0)
-		return sock_rx_err(s, errno);
-	p.addrlen = mh.msg_namelen;
-	sock_read_cmsgs(s, &mh, &p);
-	int fds[IPK__SCM_MAX];
-	size_t n = IPK__SCM_MAX;
-	int lost = ipk__sock_take_fds(&mh, fds, &n);
+		return errno == EINTR ? -EINTR : sock_rx_err(s, errno);
+	if (r == 0 && s->type == SOCK_SEQPACKET && !mh.msg_controllen)
+		return -EPIPE;
+	g.p.addrlen = mh.msg_namelen;
+	sock_read_cmsgs(s, &mh, &g.p);
+	g.nfds = IPK__SCM_MAX;
+	g.lost = ipk__sock_take_fds(&mh, g.fds, &g.nfds);
 	bool unix_dgram = s->family == AF_UNIX && s->type == SOCK_DGRAM;
-	if ((unix_dgram && !ipk__sock_allowed(&s->pol, p.uid)) ||
-	    (mh.msg_flags & MSG_TRUNC)) {
-		sock_close_fds(fds, n);
-		return (mh.msg_flags & MSG_TRUNC) ? -EMSGSIZE : -EACCES;
+	if (unix_dgram && !ipk__sock_allowed(&s->pol, g.p.uid)) {
+		sock_close_fds(g.fds, g.nfds);
+		return -EACCES;
 	}
-	sock_give_fds(m, fds, n);
-	if (!s->connected && p.addrlen > sizeof(sa_family_t)) {
-		pthread_mutex_lock(&s->peer_lock);
-		memcpy(&s->peer.ss, &p.addr, p.addrlen);
-		s->peer.len = p.addrlen; /* replies go to the last sender */
-		pthread_mutex_unlock(&s->peer_lock);
+	size_t len = (size_t)r;
+	if (len > m->len + iov[1].iov_len) { /* more than ?max= */
+		sock_close_fds(g.fds, g.nfds);
+		s->discarded += r;
+		m->len = len;
+		return -EMSGSIZE;
 	}
-	if (m->peer)
-		*m->peer = p;
-	m->len = (size_t)r;
-	return lost ? -EMFILE : r;
+	if (sock_too_big(m, len, g.lost ? 0 : g.nfds))
+		return sock_hold(s, m, len, &g);
+	return sock_deliver(s, m, len, &g);
 }
 
+/*
+ * A whole datagram or seqpacket: one blocking recvmsg without deadline
+ * or cancel descriptor, else poll and recvmsg as a timed plain program
+ * does.  Refused senders are skipped within the deadline.
+ */
 ssize_t
 ipk__sock_dgram_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 {
 	struct ipk__sock *s = (struct ipk__sock *)c;
+	if (s->held)
+		return sock_unhold(s, m);
+	bool block = ipk__may_block(c, deadline);
+	bool wait = !block && deadline != 0;
 	for (;;) {
-		int flags = 0;
-		ssize_t size = sock_peek(s, deadline, &flags);
-		if (size < 0)
-			return size;
-		if ((size_t)size > m->len) {
-			m->len = (size_t)size;
-			return -EMSGSIZE; /* it stays for a bigger buffer */
-		}
-		if ((flags & MSG_CTRUNC) && m->fds) {
-			ssize_t need = sock_peek_nfds(s);
-			if (need < 0)
-				return need;
-			if ((size_t)need > m->nfds) {
-				m->nfds = (size_t)need;
-				return -EMSGSIZE;
-			}
-		}
-		ssize_t r = sock_read(s, m);
-		if (r != -EACCES && r != -EAGAIN)
+		int rc = wait ? ipk__wait(c, c->fd, POLLIN, deadline) : 0;
+		if (rc < 0)
+			return rc;
+		ssize_t r = sock_read(s, m, block);
+		if (r == -EACCES)
+			s->refused++;
+		if (r == -EAGAIN && !wait)
+			rc = ipk__wait(c, c->fd, POLLIN, deadline);
+		else if (r == -EACCES)
+			rc = ipk__check_deadline(c, deadline);
+		else if (r != -EINTR && r != -EAGAIN)
 			return r;
-		s->refused += r == -EACCES;
-		int rc = ipk__check_deadline(c, deadline);
 		if (rc < 0)
 			return rc;
 	}
@@ -384,35 +423,11 @@ sock_stream_peer(const struct ipk__sock *s, struct ipk_peer *p)
 	p->addrlen = s->peer.len;
 }
 
-/*
- * How long one message may take to arrive, from its first byte: ?frame=
- * ms, plus FRAME_MS_PER_MIB for each MiB it announces, so a peer that
- * sends a big message at a modest rate is not taken for a slowloris.
- */
-static int64_t
-sock_frame_limit(const struct ipk__sock *s)
-{
-	size_t mib = ipk__stream_announced(&s->base) >> 20;
-	return (int64_t)s->frame_ms + (int64_t)mib * IPK__FRAME_MS_PER_MIB;
-}
-
-/* The caller's deadline, or sooner when a started frame must end first. */
-static int64_t
-sock_frame_deadline(struct ipk__sock *s, int64_t deadline)
-{
-	int64_t now = ipk__now_ms();
-	if (s->base.rx_start == IPK__RX_NOW) /* left by the last message */
-		s->base.rx_start = now;
-	int64_t start = s->base.rx_start;
-	int64_t end = start ? start + sock_frame_limit(s) : now + s->frame_ms;
-	return end < deadline ? end : deadline;
-}
-
 static bool
-sock_frame_expired(const struct ipk__sock *s)
+sock_frame_expired(struct ipk__sock *s)
 {
-	int64_t start = s->base.rx_start;
-	return start > 0 && ipk__now_ms() >= start + sock_frame_limit(s);
+	int64_t end = ipk__rx_frame_end(&s->base);
+	return end > 0 && ipk__now_ms() >= end;
 }
 
 static ssize_t
@@ -429,27 +444,19 @@ sock_stream_recv1(struct ipk__sock *s, struct ipk_msg *m, int64_t deadline)
 
 /*
  * A peer that starts a message and stalls (slowloris) is dropped once
- * the message is older than its limit; a quiet peer between messages is
- * not.  The wait is cut at the frame's end so that the check runs.
+ * the message is older than its limit (io.c cuts the wait there); a
+ * quiet peer between messages is not.
  */
 ssize_t
 ipk__sock_stream_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 {
 	struct ipk__sock *s = (struct ipk__sock *)c;
-	if (s->frame_ms <= 0)
-		return sock_stream_recv1(s, m, deadline);
-	for (;;) {
-		int64_t dl = sock_frame_deadline(s, deadline);
-		ssize_t r = sock_stream_recv1(s, m, dl);
-		if (r != -ETIMEDOUT && r != -EAGAIN)
-			return r;
-		if (sock_frame_expired(s)) {
-			shutdown(c->fd, SHUT_RDWR);
-			return ipk__break(c, -ECONNRESET);
-		}
-		if (dl == deadline)
-			return r;
+	ssize_t r = sock_stream_recv1(s, m, deadline);
+	if ((r == -ETIMEDOUT || r == -EAGAIN) && sock_frame_expired(s)) {
+		shutdown(c->fd, SHUT_RDWR);
+		return ipk__break(c, -ECONNRESET);
 	}
+	return r;
 }
 
 int

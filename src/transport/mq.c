@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* mq_unlink wakes no waiter: waits are cut into slices to notice it. */
 #define PMQ_SLICE_MS 50
+#define PMQ_BLOCK_MS 250 /* the same for a call that blocks in the kernel */
 
 struct pmq_chan {
 	struct ipk_chan base;
@@ -181,14 +183,51 @@ pmq_removed(const struct pmq_chan *q)
 	return fstat(q->base.fd, &st) == 0 && st.st_nlink == 0;
 }
 
+/* With no deadline and no cancel descriptor, each attempt blocks in the
+ * kernel for up to a slice (then looks for removal): one call a message.
+ * Otherwise poll waits, on the monotonic clock, and the call does not. */
+static bool
+pmq_blocks(const struct pmq_chan *q, int64_t deadline)
+{
+	return deadline == IPK_NEVER && q->base.cancel < 0;
+}
+
+/* The time limit of one mq_timed* call: at once, or one slice ahead on
+ * CLOCK_REALTIME (a clock step then only moves a removal check). */
+static const struct timespec *
+pmq_limit(const struct pmq_chan *q, int64_t deadline, struct timespec *ts)
+{
+	if (!pmq_blocks(q, deadline))
+		return &pmq_now;
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += PMQ_BLOCK_MS * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+	return ts;
+}
+
 /*
- * After an attempt that would have waited: 0 to try again, or the error.
- * The wait is poll's, on the monotonic clock, not mq_timed*'s absolute
- * CLOCK_REALTIME (a clock stepped back would stretch it).  It is cut into
- * slices because mq_unlink wakes nobody: each slice looks for removal.
+ * Before an attempt with a deadline: poll up to a slice (mq_unlink wakes
+ * nobody, so each slice looks for removal).  0 to try the call, 1 to
+ * poll again, or the error.
  */
 static int
-pmq_wait(struct pmq_chan *q, int err, short events, int64_t deadline)
+pmq_ready(struct pmq_chan *q, short events, int64_t deadline)
+{
+	if (deadline == 0 || pmq_blocks(q, deadline))
+		return 0;
+	int64_t slice = ipk__now_ms() + PMQ_SLICE_MS;
+	bool last = deadline <= slice;
+	int rc = ipk__wait(&q->base, q->base.fd, events,
+	                   last ? deadline : slice);
+	if ((rc == -ETIMEDOUT || rc == -EAGAIN) && !last)
+		return pmq_removed(q) ? ipk__break(&q->base, -EIDRM) : 1;
+	return rc;
+}
+
+/* After an attempt that failed with err: 0 to go on, or the error. */
+static int
+pmq_failed(struct pmq_chan *q, int err, int64_t deadline)
 {
 	if (err == EINTR)
 		return 0;
@@ -196,24 +235,25 @@ pmq_wait(struct pmq_chan *q, int err, short events, int64_t deadline)
 		return -err;
 	if (pmq_removed(q))
 		return ipk__break(&q->base, -EIDRM);
-	int64_t slice = ipk__now_ms() + PMQ_SLICE_MS;
-	bool last = deadline <= slice;
-	int rc = ipk__wait(&q->base, q->base.fd, events,
-	                   last ? deadline : slice);
-	if (rc == -ETIMEDOUT || rc == -EAGAIN)
-		return last ? rc : 0;
-	return rc;
+	return deadline == 0 ? -EAGAIN : 0;
 }
 
 static int
 pmq_put(struct pmq_chan *q, const char *buf, size_t len, unsigned prio,
         int64_t deadline)
 {
-	for (;;) {
-		if (mq_timedsend(q->base.fd, buf, len, prio, &pmq_now) == 0)
-			return 0;
-		int rc = pmq_wait(q, errno, POLLOUT, deadline);
+	/* A send is tried first: a queue with room is the common case. */
+	for (bool first = true;; first = false) {
+		int rc = first ? 0 : pmq_ready(q, POLLOUT, deadline);
+		if (rc > 0)
+			continue;
 		if (rc < 0)
+			return rc;
+		struct timespec ts;
+		if (mq_timedsend(q->base.fd, buf, len, prio,
+		                 pmq_limit(q, deadline, &ts)) == 0)
+			return 0;
+		if ((rc = pmq_failed(q, errno, deadline)) < 0)
 			return rc;
 	}
 }
@@ -258,9 +298,15 @@ pmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	bool direct = m->len >= q->msgsize;
 	char *buf = direct ? m->buf : q->rx;
 	for (;;) {
+		int rc = pmq_ready(q, POLLIN, deadline);
+		if (rc > 0)
+			continue;
+		if (rc < 0)
+			return rc;
 		unsigned prio;
+		struct timespec ts;
 		ssize_t r = mq_timedreceive(c->fd, buf, q->msgsize, &prio,
-		                            &pmq_now);
+		                            pmq_limit(q, deadline, &ts));
 		if (r >= 0 && direct) {
 			m->len = (size_t)r;
 			m->prio = prio;
@@ -272,8 +318,7 @@ pmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 			q->has_held = true;
 			return pmq_give(q, m);
 		}
-		int rc = pmq_wait(q, errno, POLLIN, deadline);
-		if (rc < 0)
+		if ((rc = pmq_failed(q, errno, deadline)) < 0)
 			return rc;
 	}
 }

@@ -26,10 +26,13 @@ pipe_pair(struct ipk_chan *a, struct ipk_chan *b, const struct ipk_url *u)
 	if (atomic < 0)
 		return atomic;
 	int fds[2];
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+	/* Blocking, each call saying RWF_NOWAIT where it must not wait. */
+	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
 	a->fd = fds[0];
 	b->fd = fds[1];
+	a->flags |= IPK__BLOCKFD;
+	b->flags |= IPK__BLOCKFD;
 	((struct pipe_chan *)b)->writer = true;
 	if (atomic)
 		b->flags |= IPK__ATOMIC;
