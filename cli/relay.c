@@ -313,28 +313,36 @@ relay_stats(const struct relay *r)
 		        c->drops, c->conns, open);
 }
 
-/* Dial what is due; the ms until the next dial is due, or -1. */
+/* Dial e if it is due; *next becomes the earliest time to look again
+ * (now, when e came up and should be served before any wait). */
+static void
+restore_one(struct relay *r, struct rend *e, int64_t *next)
+{
+	if (!e || e->up || e->restore != RESTORE_DIAL)
+		return;
+	int64_t now = relay_now();
+	if (e->retry_at <= now && end_open(r, e) == 0) {
+		*next = now;
+		return;
+	}
+	if (e->retry_at <= now)
+		end_down(r, e, 0);
+	if (*next < 0 || e->retry_at < *next)
+		*next = e->retry_at;
+}
+
+/* Dial what is due; the ms until the next dial is due (0: one came
+ * up), or -1. */
 static int
 relay_restore(struct relay *r)
 {
-	int64_t now = relay_now(), next = -1;
-	for (size_t i = 0; i < r->n || (i == 0 && r->shared); i++) {
-		struct rend *e[2] = {r->shared, NULL};
-		if (i < r->n) {
-			e[0] = r->p[i]->a;
-			e[1] = r->p[i]->b;
-		}
-		for (int k = 0; k < 2; k++) {
-			if (!e[k] || e[k]->up || e[k]->restore != RESTORE_DIAL)
-				continue;
-			if (e[k]->retry_at <= now && end_open(r, e[k]) < 0) {
-				end_down(r, e[k], 0);
-				now = relay_now();
-			}
-			if (!e[k]->up && (next < 0 || e[k]->retry_at < next))
-				next = e[k]->retry_at;
-		}
+	int64_t next = -1;
+	restore_one(r, r->shared, &next);
+	for (size_t i = 0; i < r->n; i++) {
+		restore_one(r, r->p[i]->a, &next);
+		restore_one(r, r->p[i]->b, &next);
 	}
+	int64_t now = relay_now();
 	return next < 0 ? -1 : next > now ? (int)(next - now) : 0;
 }
 

@@ -58,6 +58,7 @@ struct rend {
 	bool tail;     /* the library holds part of a message sent */
 	bool reported; /* its going down was reported (once per outage) */
 	bool shared;   /* many pairs use it (fan-in, one at a time) */
+	bool watching; /* polled only for its peer's close */
 	int backoff;   /* ms until the next dial */
 	int64_t retry_at;
 	struct rlines in;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,20 +68,18 @@ end_open(struct relay *r, struct rend *e)
 void
 end_down(struct relay *r, struct rend *e, int err)
 {
+	const char *what = e->up ? "gone; dialling again with backoff"
+	                         : "unreachable; dialling again with backoff";
 	if (e->restore != RESTORE_FATAL) {
 		ipk_close(e->ch);
 		e->ch = NULL;
 	}
 	e->up = e->may_read = e->blocked = e->tail = false;
-	if (e->restore == RESTORE_DIAL && !e->reported) {
-		relay_report(e->side,
-		             "unreachable; dialling again with "
-		             "backoff",
-		             err);
-		e->reported = true;
-	}
 	if (e->restore != RESTORE_DIAL)
 		return;
+	if (!e->reported)
+		relay_report(e->side, what, err);
+	e->reported = true;
 	e->retry_at = relay_now() + e->backoff;
 	e->backoff = e->backoff * 2 > RELAY_BACKOFF_MAX ? RELAY_BACKOFF_MAX
 	                                                : e->backoff * 2;
@@ -239,6 +238,20 @@ stdout_put(struct rdir *d)
 	return 0;
 }
 
+/*
+ * A dialled mq: queue that was unlinked (its listener restarted and
+ * made a new one) still takes messages that nobody will ever read: the
+ * open descriptor's link count tells, and the end is dialled again.
+ */
+static bool
+end_unlinked(const struct rend *e)
+{
+	struct stat st;
+	if (e->side->listen || strcmp(e->side->scheme, "mq"))
+		return false;
+	return fstat(ipk_fd(e->ch), &st) == 0 && st.st_nlink == 0;
+}
+
 /* Send d's message: 1 sent, 0 no room now (dst blocked), <0 error. */
 int
 end_put(struct rdir *d)
@@ -246,6 +259,8 @@ end_put(struct rdir *d)
 	struct rend *e = d->dst;
 	if (e->side->stdio)
 		return stdout_put(d);
+	if (end_unlinked(e))
+		return -EIDRM;
 	/* Type and priority mean the same only between the same kind. */
 	const struct rside *from = d->src->side;
 	bool same = !from->stdio && !strcmp(ipk_scheme(e->ch), from->scheme);

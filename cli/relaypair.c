@@ -277,16 +277,21 @@ pair_accept(struct relay *r, struct rside *s)
 	return rc == -EAGAIN || rc == -ETIMEDOUT ? 0 : rc;
 }
 
-/* Whether e has a direction that would read it now. */
+/* Whether e has a direction that would read it now; *src whether
+ * any direction reads it at all. */
 static bool
-end_wants_read(const struct rpair *p, const struct rend *e)
+end_wants_read(const struct rpair *p, const struct rend *e, bool *src)
 {
 	const struct rdir *d[2] = {&p->ab, &p->ba};
-	for (int i = 0; i < 2; i++)
-		if (d[i]->on && d[i]->src == e && !d[i]->full && !d[i]->eof &&
-		    d[i]->dst->up)
-			return true;
-	return false;
+	bool want = false;
+	*src = false;
+	for (int i = 0; i < 2; i++) {
+		if (!d[i]->on || d[i]->src != e)
+			continue;
+		*src = true;
+		want |= !d[i]->full && !d[i]->eof && d[i]->dst->up;
+	}
+	return want;
 }
 
 static int
@@ -310,19 +315,24 @@ poll_add(struct relay *r, int fd, short events, struct rend *e)
 }
 
 /* Put e in the poll set for what it waits for; true if it needs a tick
- * (a mechanism without a descriptor for that wait). */
+ * (a mechanism without a descriptor for that wait).  A connection that
+ * only receives is watched for its peer's close, so that it is dialled
+ * again before a message goes into a socket nobody reads. */
 static bool
 poll_end(struct relay *r, const struct rpair *p, struct rend *e)
 {
 	if (!e->up)
 		return false;
-	bool in = end_wants_read(p, e) && !e->may_read;
+	bool src;
+	bool in = end_wants_read(p, e, &src) && !e->may_read;
 	bool out = e->blocked;
-	int ifd = in ? end_fd(e, false) : -1, ofd = out ? end_fd(e, true) : -1;
+	e->watching = !src && e->side->conn && e->restore != RESTORE_NONE;
+	int ifd = end_fd(e, false), ofd = out ? end_fd(e, true) : -1;
 	bool tick = (in && ifd < 0) || (out && ofd < 0);
+	short ev = (short)((in ? POLLIN : 0) | (e->watching ? POLLRDHUP : 0));
 	if (ifd >= 0 && ifd == ofd)
-		return poll_add(r, ifd, POLLIN | POLLOUT, e) < 0 || tick;
-	if (ifd >= 0 && poll_add(r, ifd, POLLIN, e) < 0)
+		return poll_add(r, ifd, ev | POLLOUT, e) < 0 || tick;
+	if (ifd >= 0 && ev && poll_add(r, ifd, ev, e) < 0)
 		return true;
 	if (ofd >= 0 && poll_add(r, ofd, POLLOUT, e) < 0)
 		return true;
@@ -399,6 +409,9 @@ relay_poll(struct relay *r, int timeout_ms, int tick_ms)
 			e->may_read = true;
 		if (e && (ev & (POLLOUT | POLLHUP | POLLERR)))
 			e->blocked = false;
+		if (e && e->watching && e->up &&
+		    (ev & (POLLRDHUP | POLLHUP | POLLERR)))
+			end_down(r, e, -EPIPE);
 	}
 	if (tick)
 		poll_tick(r);

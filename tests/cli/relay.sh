@@ -22,7 +22,7 @@ cleanup() {
 	ipcrm -Q "$KEY" 2>/dev/null
 	[ -n "$MADE" ] && ipcrm -q "$MADE" 2>/dev/null
 	rm -f "/dev/mqueue$MQ" # leaks.sh has mounted it where it can
-	rm -rf -- "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf -- "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -180,6 +180,139 @@ same "three connections at once, each on its own pair" "$got" \
 	"hello 1 hello 2 hello 3 "
 stop "$RELAY"
 [ -e "$S" ] && ko "the socket is left" || ok "SIGTERM removes the socket"
+
+# --- 100 clients at once fan into one queue, every message whole -------
+"$IPK" recv "mq:$MQ-b" -n 2000 --timeout $((20000 * MULT)) \
+	>"$TMP/fan.out" 2>"$TMP/fan.err" &
+PIDS+=($!)
+R=$!
+wait_for "$TMP/fan.err" "listening on"
+relay_bg "$TMP/r7.err" tcp://127.0.0.1:0 "mq:$MQ-b"
+P=$(port_of "$TMP/r7.err")
+senders=()
+for c in $(seq 100); do
+	seq -f "c$c-%g" 20 | "$IPK" send "tcp://127.0.0.1:$P" \
+		--timeout $((20000 * MULT)) 2>>"$TMP/fan.send" &
+	senders+=($!)
+done
+bad=0
+for p in "${senders[@]}"; do wait "$p" || bad=$((bad + 1)); done
+same "100 concurrent senders all confirmed" "$bad" 0
+wait "$R"
+same "2000 messages, none twice" "$(sort -u "$TMP/fan.out" | wc -l)" 2000
+same "each client's messages in its order" "$(awk -F- '
+	{ if ($2 != last[$1] + 1) bad++; last[$1] = $2 }
+	END { print bad + 0, length(last) }' "$TMP/fan.out")" "0 100"
+
+# --- a peer killed in the middle of a message; the others go on ------
+"$IPK" recv "mq:$MQ-b" -n 1 --timeout $((10000 * MULT)) \
+	>"$TMP/cut.out" 2>"$TMP/cut.err" &
+PIDS+=($!)
+R=$!
+wait_for "$TMP/cut.err" "listening on"
+python3 - "$P" <<'PY' &
+import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\x00\x00\x00\x64abc") # 3 of the 100 bytes announced
+os.kill(os.getpid(), 9)
+PY
+wait $! 2>/dev/null
+wait_for "$TMP/r7.err" "connection ended" &&
+	ok "the cut connection is reported" || ko "no report: $(cat "$TMP/r7.err")"
+"$IPK" send "tcp://127.0.0.1:$P" after
+wait "$R"
+same "the next client is served, into the queue made anew" \
+	"$(cat "$TMP/cut.out")" "after"
+grep -q "mq:$MQ-b: gone; dialling again" "$TMP/r7.err" &&
+	ok "the unlinked queue was seen and dialled again" ||
+	ko "no redial of the mq: $(cat "$TMP/r7.err")"
+stop "$RELAY"
+grep -q "2001 messages .* 1 drops, 102 connections" "$TMP/r7.err" &&
+	ok "counters: 2001 messages, the cut one dropped, 102 connections" ||
+	ko "counters: $(tail -1 "$TMP/r7.err")"
+
+# --- a dialled TO whose peer goes away is dialled again ---------------
+P=$(free_port)
+"$IPK" recv "tcp://127.0.0.1:$P" -n 1 >"$TMP/re1.out" 2>/dev/null &
+PIDS+=($!)
+R=$!
+sleep 0.3
+relay_bg "$TMP/r8.err" "mq:$MQ" "tcp://127.0.0.1:$P"
+"$IPK" send "mq:$MQ" m1
+wait "$R"
+wait_for "$TMP/r8.err" "gone; dialling again" &&
+	ok "the peer's close is seen before the next message" ||
+	ko "no redial: $(cat "$TMP/r8.err")"
+"$IPK" send "mq:$MQ" m2 m3
+"$IPK" recv "tcp://127.0.0.1:$P" -n 2 --timeout $((10000 * MULT)) \
+	>"$TMP/re2.out" 2>/dev/null
+same "what came meanwhile waited in the queue, then went" \
+	"$(cat "$TMP/re1.out" "$TMP/re2.out")" "m1
+m2
+m3"
+wait_for "$TMP/r8.err" "connected again" && ok "reconnect reported" ||
+	ko "no reconnect: $(cat "$TMP/r8.err")"
+stop "$RELAY"
+"$IPK" send "mq:$MQ" --timeout 0 gone 2>/dev/null
+[ $? -ne 0 ] && ok "SIGTERM removes the mq the relay made" ||
+	ko "mq:$MQ left"
+
+# --- --both: stdio <-> a tcp echo (socat running cat) ------------------
+P=$(free_port)
+socat "TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr,fork" EXEC:cat &
+PIDS+=($!)
+sleep 0.3
+got=$(printf 'ping\npong\n' | timeout $((10 * MULT)) "$IPK" relay --both \
+	stdio: "tcp://127.0.0.1:$P" 2>"$TMP/r9.err")
+same "--both: the echo comes back; stdin's EOF half-closes, exit 0" \
+	"$got $?" "ping
+pong 0"
+
+# --- CLI-05: 100 MiB, pipe -> tcp -> unix, into a reader that reads ----
+# 1 KiB/s for 10 s and then drains; the relays' peak RSS stays small.
+head -c $((100 << 20)) /dev/urandom >"$TMP/big"
+want=$(sha256sum <"$TMP/big" | cut -d' ' -f1)
+S=$TMP/slow.sock
+python3 - "$S" 10 >"$TMP/slow.out" <<'PY' &
+import hashlib, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+h, n, t0 = hashlib.sha256(), 0, time.monotonic()
+while time.monotonic() - t0 < float(sys.argv[2]):
+    b = c.recv(1024)
+    if not b: break
+    h.update(b); n += len(b); time.sleep(1)
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    h.update(b); n += len(b)
+print(n, h.hexdigest())
+PY
+PIDS+=($!)
+R=$!
+for i in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
+relay_bg "$TMP/r10.err" "tcp://127.0.0.1:0?raw" "unix:$S?raw"
+R2=$RELAY
+P=$(port_of "$TMP/r10.err")
+"$IPK" relay stdio:?raw "tcp://127.0.0.1:$P?raw" <"$TMP/big" \
+	2>"$TMP/r11.err" &
+PIDS+=($!)
+R1=$!
+sleep 8
+hwm1=$(awk '/VmHWM/ { print $2 }' "/proc/$R1/status")
+hwm2=$(awk '/VmHWM/ { print $2 }' "/proc/$R2/status")
+wait "$R1"
+same "the first relay ends at its stdin's EOF" "$?" 0
+wait "$R"
+same "the reader got all 100 MiB, checksum equal, EOF passed on" \
+	"$(cat "$TMP/slow.out")" "$((100 << 20)) $want"
+stop "$R2"
+echo "# peak RSS during the slow phase: ${hwm1} kB and ${hwm2} kB"
+[ "${hwm1:-99999}" -lt 65536 ] && [ "${hwm2:-99999}" -lt 65536 ] &&
+	ok "both relays stayed under 64 MiB (${hwm1} and ${hwm2} kB)" ||
+	ko "peak RSS ${hwm1} / ${hwm2} kB"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
