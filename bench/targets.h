@@ -30,6 +30,8 @@ struct bench_target {
 static const struct bench_target bench_targets[] = {
         {"pipe", "pipe:", "pipe:", 1, 0, &raw_pipe, 0, 0},
         {"fifo", "fifo:{path}-a", "fifo:{path}-b", 0, 0, &raw_fifo, 0, 0},
+        {"fifo-single", "fifo:{path}-a?single", "fifo:{path}-b?single", 0, 0,
+         &raw_fifo, 0, 0},
         {"unix", "unix:{path}.sock", 0, 0, 1, &raw_unix, 0, 0},
         {"unixpacket", "unixpacket:{path}.pkt", 0, 0, 1, &raw_unixpacket, 0, 0},
         {"unixgram", "unixgram:{path}.gram", 0, 0, 0, &raw_unixgram, 0, 0},

@@ -1337,3 +1337,57 @@ Test(fifo, fd_count_back_to_baseline)
 	cr_assert_eq(listen_err(url_of(path, "?uid=0")), -EINVAL);
 	cr_assert_eq(th_fd_count(), base);
 }
+
+/* ---- ?single: the only writer, plain frames ------------------------- */
+
+#define SINGLE_N 200
+#define SINGLE_SIZE (64u << 10)
+
+static int
+single_writer(void *arg)
+{
+	struct peer *p = arg;
+	ipk_chan *w;
+	CK(ipk_dial(url_of(p->path, "?single"), &w) == 0);
+	CK(th_put(p->sync[1], 'd') == 0);
+	CK(th_get(p->go[0], 10000) == 'g'); /* the others have tried */
+	char *buf = malloc(SINGLE_SIZE);
+	CK(buf);
+	for (int i = 0; i < p->n; i++)
+		CK(ipk_send(w, buf, msg_make(buf, (uint32_t)i, SINGLE_SIZE),
+		            10000) == 0);
+	free(buf);
+	ipk_close(w);
+	return 0;
+}
+
+/*
+ * A ?single writer's big messages arrive whole and in order without
+ * chunks; while it lives a second writer is refused (another ?single at
+ * once with -EBUSY, a plain one when its ?timeout= ends), and a ?single
+ * dialer finds the FIFO busy while a plain writer holds it.
+ */
+Test(fifo, single_writer_plain_frames_and_refuses_others)
+{
+	struct peer p = {.path = fresh_path("single"), .n = SINGLE_N};
+	p.url = url_of(p.path, NULL);
+	ipk_chan *l = listen_ok(p.url);
+	ipk_chan *other = NULL;
+	cr_expect_eq(
+	        ipk_listen(url_of(fresh_path("single-l"), "?single=2"), &other),
+	        -EINVAL, "?single is a flag");
+	peer_pipes(&p);
+	pid_t w = spawn(single_writer, &p);
+	cr_assert_eq(th_get(p.sync[0], 5000 * th_mult()), 'd');
+	cr_expect_eq(ipk_dial(url_of(p.path, "?single"), &other), -EBUSY);
+	int rc = ipk_dial(url_of(p.path, "?timeout=200"), &other);
+	cr_expect(rc < 0, "a plain writer beside ?single: %d", rc);
+	cr_assert_eq(th_put(p.go[1], 'g'), 0);
+	for (uint32_t i = 0; i < SINGLE_N; i++)
+		expect_msg(l, i, SINGLE_SIZE, 10000);
+	expect_exit(w, 10000, 0, "single writer");
+	ipk_chan *plain = dial_ok(p.url);
+	cr_expect_eq(ipk_dial(url_of(p.path, "?single"), &other), -EBUSY);
+	ipk_close(plain);
+	ipk_close(l);
+}

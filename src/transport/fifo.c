@@ -4,7 +4,9 @@
  * read lock on byte 0 while it lives, so a FIFO left by a dead listener
  * can be told from a live one.  Writers hold a shared flock; a frame that
  * does not fit PIPE_BUF needs the exclusive one (no other writer), since
- * only PIPE_BUF-sized writes are atomic.
+ * only PIPE_BUF-sized writes are atomic.  A writer that says ?single
+ * holds the exclusive lock for its life and writes plain frames of any
+ * size, as a pipe's writer does: a second writer is then refused.
  */
 #include "../core/transport.h"
 
@@ -24,8 +26,9 @@ struct fifo_chan {
 	dev_t dev;  /* listener: identity, so close unlinks only ours */
 	ino_t ino;
 	bool writer;
-	int lock;   /* writer: the flock it holds: 0, LOCK_SH or LOCK_EX */
-	char *tail; /* writer: a big message the deadline cut, from tail_off */
+	int lock;    /* writer: the flock it holds: 0, LOCK_SH or LOCK_EX */
+	bool single; /* writer: ?single, LOCK_EX for life: plain frames */
+	char *tail;  /* writer: a big message the deadline cut, from tail_off */
 	size_t tail_len, tail_off;
 	bool heard;      /* raw listener: bytes came since the last EOF */
 	bool discarding; /* listener: throwing bytes away after a bad header */
@@ -33,7 +36,7 @@ struct fifo_chan {
 	_Atomic long long discarded; /* bytes thrown away so far */
 };
 
-static const char *const fifo_options[] = {"uid", NULL};
+static const char *const fifo_options[] = {"uid", "single", NULL};
 
 #define FIFO_OPEN (O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
 
@@ -113,7 +116,9 @@ static int
 fifo_listen(struct ipk_chan *c, const struct ipk_url *u)
 {
 	struct fifo_chan *f = (struct fifo_chan *)c;
-	if (ipk__url_has(u, "uid"))
+	/* ?single is the writers' (the reader reads both forms): the same
+	 * URL may serve both ends. */
+	if (ipk__url_has(u, "uid") || ipk__url_flag(u, "single") < 0)
 		return -EINVAL;
 	int rc = fifo_path(u, &f->path);
 	if (rc < 0)
@@ -175,6 +180,9 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 	long long uid = geteuid();
 	if (ipk__url_num(u, "uid", 0, UINT32_MAX - 1, &uid) < 0)
 		return -EINVAL;
+	int single = ipk__url_flag(u, "single");
+	if (single < 0)
+		return single;
 	char *path;
 	int rc = fifo_path(u, &path);
 	if (rc < 0)
@@ -185,7 +193,10 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 	if (fd < 0)
 		return fd;
 	rc = st.st_uid == (uid_t)uid ? 0 : -EPERM;
-	if (rc == 0)
+	/* ?single: the only writer, or none (another writer holds a lock). */
+	if (rc == 0 && single && flock(fd, LOCK_EX | LOCK_NB) < 0)
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	else if (rc == 0 && !single)
 		rc = fifo_flock(c, fd, LOCK_SH, ipk__deadline(c->timeout));
 	if (rc < 0) {
 		close(fd);
@@ -193,8 +204,9 @@ fifo_dial(struct ipk_chan *c, const struct ipk_url *u)
 	}
 	c->fd = fd;
 	f->writer = true;
-	f->lock = LOCK_SH;
-	if (!(c->flags & IPK__RAW))
+	f->single = single;
+	f->lock = single ? LOCK_EX : LOCK_SH;
+	if (!(c->flags & IPK__RAW) && !single)
 		c->flags |= IPK__ATOMIC;
 	return 0;
 }
@@ -297,6 +309,9 @@ fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 	struct fifo_chan *f = (struct fifo_chan *)c;
 	if (!f->writer)
 		return -ENOTSUP;
+	/* Nobody to interleave with: plain frames of any size, no lock. */
+	if (f->single)
+		return ipk__stream_send(c, msgs, n, deadline);
 	int rc = fifo_send_tail(f, deadline);
 	if (rc == 0)
 		rc = fifo_lock_shared(f, deadline);
