@@ -549,3 +549,79 @@ Test(shm, pollfd_readable_while_a_message_waits, .fini = sysv_fini)
 	         (unsigned)fresh_key());
 	check_pollfd(url);
 }
+
+/* A private pair: the child dials the ids that ipk_name says. */
+static int
+private_child(void *arg)
+{
+	const char *name = arg;
+	ipk_chan *d;
+	if (ipk_dial(name, &d) != 0)
+		return 10;
+	char buf[16];
+	int rc = ipk_send(d, "ping", 4, WAIT) == 0 &&
+	                         ipk_recv(d, buf, sizeof(buf), WAIT) == 4 &&
+	                         memcmp(buf, "pong", 4) == 0
+	                 ? 0
+	                 : 11;
+	ipk_close(d);
+	return rc;
+}
+
+Test(sysvshm, ipc_private_dialled_by_ids, .fini = th_cleanup)
+{
+	ipk_chan *l, *c;
+	cr_assert_eq(ipk_listen("sysvshm:IPC_PRIVATE", &l), 0);
+	char name[128];
+	cr_assert_eq(ipk_name(l, name, sizeof(name)), 0);
+	int shmid = -1, semid = -1;
+	cr_assert_eq(sscanf(name, "sysvshm:IPC_PRIVATE?shmid=%d&semid=%d",
+	                    &shmid, &semid),
+	             2, "ipk_name gave %s", name);
+	struct shmid_ds sd;
+	cr_assert_eq(shmctl(shmid, IPC_STAT, &sd), 0);
+	cr_expect_eq(sd.shm_perm.__key, IPC_PRIVATE);
+	cr_expect_eq(sd.shm_perm.mode & 0777, 0600);
+	pid_t pid = th_spawn(private_child, name);
+	char buf[16];
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), WAIT), 4);
+	cr_expect_eq(ipk_send(l, "pong", 4, WAIT), 0);
+	cr_expect_eq(th_wait(pid, WAIT), 0);
+	cr_expect_eq(ipk_dial("sysvshm:IPC_PRIVATE", &c), -EINVAL,
+	             "a private pair cannot be found by key");
+	cr_expect_eq(ipk_listen("sysvshm:IPC_PRIVATE?shmid=1&semid=1", &c),
+	             -EINVAL);
+	cr_expect_eq(ipk_dial("sysvshm:0x1234?shmid=1&semid=1", &c), -EINVAL);
+	char only[96];
+	snprintf(only, sizeof(only), "sysvshm:IPC_PRIVATE?shmid=%d", shmid);
+	cr_expect_eq(ipk_dial(only, &c), -EINVAL, "both ids or none");
+	ipk_close(l);
+	cr_expect_neq(shmctl(shmid, IPC_STAT, &sd), 0, "segment left");
+	cr_expect_lt(semctl(semid, 0, GETVAL), 0, "set left");
+}
+
+/* ipcmk's private objects (key 0, mode 0644) are not dialled. */
+Test(sysvshm, ipcmk_private_ids_refused, .fini = th_cleanup)
+{
+	int shm = -1, sem = -1;
+	FILE *f = popen("ipcmk -M 65536", "r");
+	cr_assert(f);
+	cr_assert_eq(fscanf(f, "Shared memory id: %d", &shm), 1);
+	pclose(f);
+	f = popen("ipcmk -S 6", "r");
+	cr_assert(f);
+	int got = fscanf(f, "Semaphore id: %d", &sem);
+	pclose(f);
+	char url[128];
+	snprintf(url, sizeof(url),
+	         "sysvshm:IPC_PRIVATE?shmid=%d&semid=%d&timeout=200", shm, sem);
+	ipk_chan *c;
+	if (got == 1)
+		cr_expect_eq(ipk_dial(url, &c), -EPERM, "ipcmk's pair used");
+	struct shmid_ds sd;
+	cr_expect_eq(shmctl(shm, IPC_STAT, &sd), 0, "ipcmk's segment gone");
+	shmctl(shm, IPC_RMID, NULL);
+	if (sem >= 0)
+		semctl(sem, 0, IPC_RMID);
+	cr_assert_eq(got, 1);
+}

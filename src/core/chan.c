@@ -187,6 +187,8 @@ chan_open(const char *url, ipk_chan **out, bool listen)
 	if (listen)
 		c->flags |= IPK__LISTENER;
 	c->url = strdup(url);
+	if (listen)
+		c->owner = ipk__owner_listen(c);
 	*out = c;
 out_url:
 	ipk__url_free(&u);
@@ -392,8 +394,9 @@ ipk_name(const ipk_chan *ch, char *buf, size_t size)
 {
 	if (!ch || !buf || !size)
 		return -EINVAL;
-	if (ch->tp->name && ch->fd >= 0)
-		return ch->tp->name(ch, buf, size);
+	int rc = ch->tp->name ? ch->tp->name(ch, buf, size) : -ENOTSUP;
+	if (rc != -ENOTSUP)
+		return rc;
 	if (!ch->url)
 		return -ENOTSUP;
 	if (strlen(ch->url) >= size)
@@ -449,6 +452,7 @@ ipk_close(ipk_chan *ch)
 		ipk__stream_flush(ch, ipk__deadline(ch->timeout));
 	if (ch->tp->close)
 		ch->tp->close(ch);
+	ipk__owner_free(ch->owner);
 	if (ch->fd >= 0)
 		close(ch->fd);
 	ipk__stream_free(ch);

@@ -181,6 +181,8 @@ ipk__sock_name(const struct ipk_chan *c, char *buf, size_t size)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	if (c->fd < 0)
+		return -ENOTSUP; /* no socket: ipk_name gives the URL */
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	const char *scheme = c->tp->scheme;

@@ -6,11 +6,15 @@
  *         with SEM_UNDO, so the kernel gives it back when that side dies;
  *   2..5  data and room of ring 0, then of ring 1: plain V and P, no
  *         SEM_UNDO (an undone V would vanish when its sender exits).
+ * KEY may be IPC_PRIVATE: nobody finds the objects by key, so ipk_name
+ * of the listener says their ids, "sysvshm:IPC_PRIVATE?shmid=N&semid=M",
+ * and a dialer (a child, or a process it was told) dials that.
  */
 #include "../core/sysvkey.h"
 #include "../shm/seg.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +33,8 @@ struct svshm_chan {
 	struct ipk__seg seg;
 	key_t key;
 	int shmid, semid;
-	bool alive_held; /* this side's alive semaphore is at 1 */
+	int url_shmid, url_semid; /* a private pair's, from the dial URL */
+	bool alive_held;          /* this side's alive semaphore is at 1 */
 };
 
 static int
@@ -133,6 +138,19 @@ svshm_attach(struct svshm_chan *s, size_t len)
 	return 0;
 }
 
+/* The doorbells' path: by key, or by segment id for IPC_PRIVATE. */
+static void
+svshm_bell(struct svshm_chan *s)
+{
+	if (s->key == IPC_PRIVATE)
+		snprintf(s->seg.bell, sizeof(s->seg.bell),
+		         "/dev/shm/ipckit-sysvshm-id%d.bell", s->shmid);
+	else
+		snprintf(s->seg.bell, sizeof(s->seg.bell),
+		         "/dev/shm/ipckit-sysvshm-0x%08x.bell",
+		         (unsigned)s->key);
+}
+
 /* SysV ignores the umask: the mode given is the mode it gets. */
 static int
 svshm_create(struct svshm_chan *s, uint64_t size)
@@ -155,6 +173,7 @@ svshm_create(struct svshm_chan *s, uint64_t size)
 		if (rc < 0)
 			return rc;
 	}
+	svshm_bell(s); /* a private pair's by its id, known now */
 	/* Alive, and sem_otime set: a dialer knows the set is ready. */
 	int rc = svshm_op(s->semid, ALIVE_L, 1, SEM_UNDO);
 	s->alive_held = rc == 0;
@@ -182,6 +201,10 @@ svshm_undo(struct svshm_chan *s)
 	s->shmid = s->semid = -1;
 }
 
+static const char *const svshm_options[] = {"size", "wait", "shmid", "semid",
+                                            NULL};
+
+/* ?shmid=&semid= name a private pair, for dialers only (both or none). */
 static int
 svshm_parse(struct svshm_chan *s, const struct ipk_url *u, uint64_t *size)
 {
@@ -189,9 +212,30 @@ svshm_parse(struct svshm_chan *s, const struct ipk_url *u, uint64_t *size)
 	int rc = ipk__seg_parse(&s->seg, u, size);
 	if (rc == 0)
 		rc = ipk__sysv_key(u->rest, &s->key);
-	snprintf(s->seg.bell, sizeof(s->seg.bell),
-	         "/dev/shm/ipckit-sysvshm-0x%08x.bell", (unsigned)s->key);
-	return rc == 0 && s->key == IPC_PRIVATE ? -EINVAL : rc;
+	long long shmid = -1, semid = -1;
+	if (rc == 0 && (ipk__url_num(u, "shmid", 0, INT_MAX, &shmid) < 0 ||
+	                ipk__url_num(u, "semid", 0, INT_MAX, &semid) < 0))
+		rc = -EINVAL;
+	bool ids = shmid >= 0 || semid >= 0;
+	bool dial_private = !s->seg.listener && s->key == IPC_PRIVATE;
+	if (rc == 0 &&
+	    (ids != dial_private || (ids && (shmid < 0 || semid < 0))))
+		rc = -EINVAL; /* a private pair is dialled by its ids */
+	s->shmid = s->url_shmid = (int)shmid;
+	s->url_semid = (int)semid;
+	svshm_bell(s);
+	return rc;
+}
+
+static int
+svshm_name(const struct ipk_chan *c, char *buf, size_t size)
+{
+	const struct svshm_chan *s = (const struct svshm_chan *)c;
+	if (s->key != IPC_PRIVATE || !s->seg.listener || s->shmid < 0)
+		return -ENOTSUP; /* the URL as given */
+	int n = snprintf(buf, size, "sysvshm:IPC_PRIVATE?shmid=%d&semid=%d",
+	                 s->shmid, s->semid);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 static int
@@ -223,7 +267,8 @@ svshm_check(struct svshm_chan *s, struct shmid_ds *sd)
 	if (shmctl(s->shmid, IPC_STAT, sd) < 0)
 		return errno == EIDRM || errno == EINVAL ? 1 : -errno;
 	int rc = svshm_check_perm(&sd->shm_perm, want);
-	s->semid = rc == 0 ? semget(s->key, 0, 0) : -1;
+	bool private = s->key == IPC_PRIVATE; /* ?semid= says which */
+	s->semid = rc < 0 ? -1 : private ? s->url_semid : semget(s->key, 0, 0);
 	if (rc == 0 && s->semid < 0)
 		return errno == ENOENT ? 1 : -errno;
 	struct semid_ds ss;
@@ -257,7 +302,8 @@ static int
 svshm_dial_once(struct ipk__seg *seg)
 {
 	struct svshm_chan *s = (struct svshm_chan *)seg;
-	s->shmid = shmget(s->key, 0, 0);
+	bool private = s->key == IPC_PRIVATE; /* ?shmid= says which */
+	s->shmid = private ? s->url_shmid : shmget(s->key, 0, 0);
 	struct shmid_ds sd;
 	int rc = 0;
 	if (s->shmid < 0)
@@ -303,7 +349,7 @@ const struct ipk_transport ipk__sysvshm = {
         .scheme = "sysvshm",
         .size = sizeof(struct svshm_chan),
         .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD,
-        .options = ipk__seg_options,
+        .options = svshm_options,
         .listen = svshm_listen,
         .dial = svshm_dial,
         .send = ipk__seg_send,
@@ -315,5 +361,6 @@ const struct ipk_transport ipk__sysvshm = {
         .release = ipk__seg_release,
         .drops = ipk__seg_drops,
         .pollfd = ipk__seg_pollfd,
+        .name = svshm_name,
         .close = svshm_close,
 };
