@@ -186,7 +186,12 @@ IPK_API int ipk_peek(ipk_chan *ch, const void **ptr, size_t *len,
                      int timeout_ms);
 IPK_API int ipk_release(ipk_chan *ch);
 
-/* ipk_fd - a descriptor to poll for readability, or -ENOTSUP. */
+/*
+ * ipk_fd - a descriptor to poll for readability, or -ENOTSUP.  Poll it;
+ * read through ipk_recv.  Socket and pipe descriptors are in blocking
+ * mode (each call of ours that must not wait says so itself), so do not
+ * read or write them directly.
+ */
 IPK_API int ipk_fd(const ipk_chan *ch);
 
 /* ipk_max - the largest message this channel sends or receives. */
@@ -230,7 +235,8 @@ IPK_API int ipk_set_cancel(ipk_chan *ch, int fd);
 /* Counters of what a channel lost or refused on purpose (ipk_stats). */
 struct ipk_stats {
 	long long dropped;   /* udp: datagrams the kernel dropped */
-	long long discarded; /* fifo: bytes thrown away after a bad header */
+	long long discarded; /* fifo: bytes thrown away after a bad header;
+	                      * datagrams: longer than ?max= and the buffer */
 	long long refused;   /* listener: peers refused (policy, ?maxconn=) */
 	long long shed;      /* listener: connections dropped for ?rxbudget= */
 };
