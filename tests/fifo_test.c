@@ -1391,3 +1391,25 @@ Test(fifo, single_writer_plain_frames_and_refuses_others)
 	ipk_close(plain);
 	ipk_close(l);
 }
+
+/* A ?single writer killed in mid-frame: -ECONNRESET once, then whole. */
+Test(fifo, single_writer_killed_midframe)
+{
+	struct peer p = {.path = fresh_path("single-torn"), .n = 5};
+	p.url = url_of(p.path, "?single");
+	ipk_chan *l = listen_ok(p.url);
+	kill_stopped(spawn(big_torn_writer, &p));
+	char *buf = malloc(TORN_BIG + 1);
+	cr_assert_not_null(buf);
+	ssize_t r = ipk_recv(l, buf, TORN_BIG + 1, 10000 * th_mult());
+	cr_assert_eq(r, -ECONNRESET, "cut frame: %zd (%s)", r,
+	             ipk_strerror((int)r));
+	peer_pipes(&p);
+	pid_t w = spawn(small_writer, &p);
+	cr_assert_eq(th_get(p.sync[0], 5000 * th_mult()), 'd');
+	for (uint32_t i = 0; i < 5; i++)
+		expect_msg(l, i, TORN_SMALL, 10000);
+	free(buf);
+	expect_exit(w, 10000, 0, "next writer");
+	ipk_close(l);
+}
