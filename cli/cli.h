@@ -98,11 +98,16 @@ struct cli_meta {
 /* Write one message of len bytes; 0 or -errno of the output. */
 int cli_out_msg(const struct cli_out *out, const struct cli_meta *meta,
                 size_t len);
+/* A JSON string of the UTF-8 text p[0..n). */
+void out_json_text(FILE *f, const unsigned char *p, size_t n);
 
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_relay(int argc, char **argv);
 int cmd_sem(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_limits(int argc, char **argv);
 
 #endif

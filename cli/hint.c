@@ -44,20 +44,20 @@ static const struct {
         {"sysvmsg", EPERM, CLI_OPEN, foreign_queue},
         {"mq", EMFILE, ANY,
          "RLIMIT_MSGQUEUE is used up: raise it with 'ulimit -q' or remove "
-         "queues"},
+         "queues; see 'ipckit limits'"},
         {"mq", EINVAL, CLI_OPEN,
          "bad name, or depth/msgsize above fs.mqueue.msg_max / "
-         "msgsize_max (see /proc/sys/fs/mqueue)"},
+         "msgsize_max; see 'ipckit limits'"},
         {"mq", ENOSPC, CLI_OPEN,
          "fs.mqueue.queues_max queues exist already; remove some or raise "
-         "it"},
+         "it; see 'ipckit limits'"},
         {"mq", EMSGSIZE, CLI_SEND,
          "larger than the queue's msgsize (?msgsize= when it is made)"},
         {"sysvmsg", EMSGSIZE, CLI_SEND,
-         "larger than kernel.msgmax (/proc/sys/kernel/msgmax)"},
+         "larger than kernel.msgmax; see 'ipckit limits'"},
         {"sysvmsg", ENOSPC, CLI_OPEN,
-         "kernel.msgmni queues exist already; remove some (ipcrm -q) or "
-         "raise it"},
+         "kernel.msgmni queues exist already; remove some (ipckit rm) or "
+         "raise it; see 'ipckit limits'"},
         {"sysvmsg", EEXIST, CLI_OPEN,
          "a queue with that key exists; remove it (ipcrm -Q KEY) or "
          "--dial it"},

@@ -17,6 +17,9 @@ static const char main_help[] =
         "  sem VERB URL        semaphores: create wait post value rm run\n"
         "  bench [--quick]     measure every transport against bare "
         "syscalls\n"
+        "  ls [--json]         every IPC object, its owner and state\n"
+        "  rm URL... | --stale remove objects (--stale: dead owners')\n"
+        "  limits [--json]     the kernel limits of each mechanism\n"
         "\n"
         "URLs:\n"
         "  pipe:               anonymous pipe (library: ipk_pair + fork)\n"
@@ -52,6 +55,9 @@ static const struct {
         {"relay", cmd_relay},
         {"sem", cmd_sem},
         {"bench", cmd_bench},
+        {"ls", cmd_ls},
+        {"rm", cmd_rm},
+        {"limits", cmd_limits},
 };
 
 static int main_usage(const char *fmt, ...)

@@ -40,8 +40,8 @@ out_utf8_valid(const unsigned char *p, size_t n)
 	return true;
 }
 
-/* A JSON string of valid UTF-8 text p. */
-static void
+/* A JSON string of valid UTF-8 text p (ls prints names with it too). */
+void
 out_json_text(FILE *f, const unsigned char *p, size_t n)
 {
 	putc('"', f);

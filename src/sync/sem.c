@@ -157,6 +157,8 @@ ipk_sem_create(const char *url, unsigned value, ipk_sem **out)
 	rc = s->kind->create(s, &u, value);
 	if (rc == 0)
 		s->owner = getpid();
+	if (rc == 0)
+		s->record = ipk__owner_new(url);
 	return sem_finish(s, &u, rc, out);
 }
 
@@ -214,6 +216,7 @@ ipk_sem_close(ipk_sem *s)
 		return;
 	if (s->owner == getpid() && !(s->flags & (SEM_F_KEEP | SEM_F_GONE)))
 		s->kind->unlink(s);
+	ipk__owner_free(s->record);
 	s->kind->close(s);
 	free(s);
 }

@@ -37,6 +37,7 @@ struct ipk__sem_kind {
 struct ipk_sem {
 	const struct ipk__sem_kind *kind;
 	pid_t owner; /* the creating process: its close removes; 0 opened */
+	struct ipk__owner *record; /* owner record (core.h), or NULL */
 	unsigned flags;
 	mode_t mode; /* ?mode= | 0600 */
 	/* sem: */

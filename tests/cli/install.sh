@@ -58,7 +58,8 @@ check test -f "$tmp/p/include/ipckit.h"
 # an 80-column terminal, as man(1) formats them).
 check test -f "$tmp/p/share/doc/ipckit/LICENSE"
 check cmp -s "$src/LICENSE" "$tmp/p/share/doc/ipckit/LICENSE"
-for page in man1/ipckit.1 man3/ipckit.3; do
+for page in man1/ipckit.1 man3/ipckit.3 man1/ipckit-ls.1 man1/ipckit-rm.1 \
+	man1/ipckit-limits.1; do
 	check test -f "$tmp/p/share/man/$page"
 	warn=$(groff -t -man -Tutf8 -rLL=80n -ww -z "$tmp/p/share/man/$page" 2>&1)
 	check test -z "$warn"

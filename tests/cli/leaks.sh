@@ -52,6 +52,10 @@ snapshot() {
 	for d in ${rt[@]+"${rt[@]}"}; do
 		for f in "$d"/* "$d"/.[!.]*; do
 			[ -e "$f" ] || [ -L "$f" ] || continue
+			# Owner records (src/core/owner.c): the first listener
+			# makes the dir; a kill -9 test leaves a stale record
+			# on purpose, and the next owner of that object reuses it.
+			[ "$f" = "$d/owners" ] && continue
 			echo "file $f"
 		done
 	done
