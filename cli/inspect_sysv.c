@@ -42,8 +42,10 @@ sysv_shm(struct ins_obj *o, const char *line)
 	o->bytes = (long long)size, o->nattch = (long long)nattch;
 	o->uid = uid;
 	o->creator = (pid_t)cpid;
-	snprintf(o->reason, sizeof(o->reason), "nattch %llu, lpid %u%s", nattch,
-	         lpid, (mode & 01000) ? ", dest" : "");
+	snprintf(o->reason, sizeof(o->reason),
+	         "cpid %s, lpid %u, nattch %llu%s",
+	         ins_pid_alive((pid_t)cpid) ? "lives" : "gone", lpid, nattch,
+	         (mode & 01000) ? ", dest" : "");
 	return true;
 }
 

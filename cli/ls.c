@@ -121,8 +121,12 @@ ls_row(const struct ins_obj *o)
 		snprintf(mode, sizeof(mode), "%03o", (unsigned)o->mode & 0777);
 	ls_size(o, size, sizeof(size));
 	ls_pids(o, pids, sizeof(pids));
-	snprintf(state, sizeof(state), "%s: %s", ls_states[o->state],
-	         o->reason);
+	/* "unknown" says there is no record: the hints get the room. */
+	const char *why = o->reason;
+	if (o->state == INS_UNKNOWN && !strncmp(why, "no record", 9))
+		why += why[9] == ';' ? 11 : 9;
+	snprintf(state, sizeof(state), "%s%s%s", ls_states[o->state],
+	         *why ? ": " : "", why);
 	ls_cell(o->kind, 10);
 	ls_cell(url, 26);
 	ls_cell(user, 8);

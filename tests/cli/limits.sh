@@ -85,5 +85,26 @@ check "... naming fs.mqueue.msgsize_max, which limits lists" \
 check "... beside its value" grep -q "^fs.mqueue.msgsize_max  *$((big - 1)) " \
 	"$TMP/l.txt"
 
+# The limits behind the other hints, hit in a private IPC namespace (its
+# sysctls are its own): each error names the limit and points here.
+hit() { # hit NAME LIMIT SETUP URL: SETUP, then a listener on URL must fail
+	if [ "$(id -u)" != 0 ] || ! unshare --ipc true 2>/dev/null; then
+		echo "skip - $1 needs root for a private IPC namespace"
+		return
+	fi
+	unshare --ipc bash -c "$3; \"\$0\" send '$4' x --listen --timeout 0" \
+		"$IPK" 2>"$TMP/err"
+	check "$1 fails" test $? = 1
+	check "... naming $2 and 'ipckit limits'" \
+		grep -q "$2.*see 'ipckit limits'" "$TMP/err"
+	check "... which limits lists" grep -q "^$2 " "$TMP/l.txt"
+}
+hit "mq beyond fs.mqueue.queues_max" fs.mqueue.queues_max \
+	"echo 0 >/proc/sys/fs/mqueue/queues_max" "mq:$MQ"
+hit "sysvmsg beyond kernel.msgmni" kernel.msgmni \
+	"echo 0 >/proc/sys/kernel/msgmni" "sysvmsg:0x4a5e0001"
+hit "mq beyond RLIMIT_MSGQUEUE (EMFILE)" RLIMIT_MSGQUEUE "ulimit -q 100" \
+	"mq:$MQ"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
