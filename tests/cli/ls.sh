@@ -62,6 +62,13 @@ wait_for() { # wait_for CMD...: up to 10 s x MULT for CMD to succeed
 	done
 	return 1
 }
+gone() { # gone PID...: none of them runs any more
+	local p
+	for p in "$@"; do
+		[ -d "/proc/$p" ] && return 1
+	done
+	return 0
+}
 ls_urls() { # ls_urls [ARGS]: the sorted URLs of `ls --json ARGS`
 	"$IPK" ls --json "$@" | $PY -c 'import json, sys
 for o in json.load(sys.stdin): print(o["url"])' | sort
@@ -154,6 +161,18 @@ check "... and it is gone" test -z "$(ipcs -q | awk -v id="$Q" '$2 == id')"
 same "rm refuses an attached segment" "$?" 1
 check "... saying it is in use" grep -q "in use" "$TMP/err"
 ipcrm -m "$M" -s "$S"
+SOCAT=$(sh -c 'socat UNIX-LISTEN:"$1" /dev/null >/dev/null 2>&1 & echo $!' \
+	sh "$TMP/socat.sock")
+PIDS+=("$SOCAT")
+wait_for test -S "$TMP/socat.sock"
+"$IPK" rm "unix:$TMP/socat.sock" 2>"$TMP/err"
+same "rm refuses a socket another program listens on" "$?" 1
+check "... whose file stays" test -S "$TMP/socat.sock"
+kill -KILL "$SOCAT"
+wait_for gone "$SOCAT"
+"$IPK" rm "unix:$TMP/socat.sock" >/dev/null
+same "rm of the socket file its listener left exits 0" "$?" 0
+check "... and removes it" test ! -e "$TMP/socat.sock"
 "$IPK" rm 2>/dev/null
 same "rm without URL is a usage error" "$?" 2
 "$IPK" rm --bogus x 2>/dev/null
@@ -176,13 +195,6 @@ rc = lib.ipk_sem_create(sys.argv[2].encode(), 1, ctypes.byref(p))
 sys.exit(1) if rc else time.sleep(600)' "$BIN/libipckit.so" "$2")
 	LAST=$(sh -c '"$@" >/dev/null 2>&1 & echo $!' sh "${run[@]}")
 	PIDS+=("$LAST")
-}
-gone() { # gone PID...: none of them runs any more
-	local p
-	for p in "$@"; do
-		[ -d "/proc/$p" ] && return 1
-	done
-	return 0
 }
 declare -A DEAD LIVE
 for v in dead live; do
