@@ -256,6 +256,50 @@ same "rm refuses a live owner's queue" "$?" 1
 check "... saying who holds it" grep -q "pid [0-9]* holds it" "$TMP/err"
 check "... which is still there" has_url "mq:/ipk-ls-live"
 
+# --- fork and exec: what the guide says of the OFD lock ------------------
+# owner MODE URL: ipk_listen(URL) in Python, then MODE: "fork" leaves a
+# child holding the channel and exits; "exec" becomes sleep(1).
+owner() {
+	sh -c '"$@" >/dev/null 2>&1 & echo $!' sh env LD_PRELOAD="$PRELOAD" \
+		ASAN_OPTIONS=detect_leaks=0 $PY -c 'import ctypes, os, sys, time
+lib = ctypes.CDLL(sys.argv[1]); p = ctypes.c_void_p()
+if lib.ipk_listen(sys.argv[3].encode(), ctypes.byref(p)): sys.exit(1)
+if sys.argv[2] == "exec": os.execv("/bin/sleep", ["sleep", "600"])
+if os.fork() == 0: time.sleep(600)
+os._exit(0)' "$BIN/libipckit.so" "$1" "$2"
+}
+reason_of() { # reason_of URL: its reason in `ls --json`
+	"$IPK" ls --json | $PY -c 'import json, sys
+for o in json.load(sys.stdin):
+    if o["url"] == sys.argv[1]: print(o["reason"])' "$1"
+}
+P=$(owner fork mq:/ipk-ls-fork)
+check "a listener that forked and exited..." wait_for gone "$P"
+check "... is live while its child holds the channel" \
+	wait_for has_url mq:/ipk-ls-fork
+same "... said so" "$(reason_of mq:/ipk-ls-fork)" "a fork of pid $P holds it"
+CHILD=$("$IPK" ls --json --kind mq | $PY -c 'import json, sys
+for o in json.load(sys.stdin):
+    if o["url"] == "mq:/ipk-ls-fork": print(*o["pids"])')
+PIDS+=($CHILD)
+same "... which holds the queue open" "$(echo "$CHILD" | wc -w)" 1
+kill -KILL $CHILD
+wait_for gone $CHILD
+same "... and stale once the child is gone" \
+	"$(state_of mq:/ipk-ls-fork)" stale
+P=$(owner exec mq:/ipk-ls-exec)
+PIDS+=("$P")
+check "a listener that exec'd..." wait_for has_url mq:/ipk-ls-exec
+same "... let go of its record" "$(state_of mq:/ipk-ls-exec)" stale
+same "... said so" "$(reason_of mq:/ipk-ls-exec)" "pid $P let go of it (exec?)"
+
+# --- no record can be written: the listener works, its object is unknown
+touch "$TMP/not-a-dir"
+XDG_RUNTIME_DIR=$TMP/not-a-dir listen mq mq:/ipk-ls-norec
+check "a listener whose record cannot be written still listens" \
+	wait_for has_url mq:/ipk-ls-norec
+same "... and its queue is unknown" "$(state_of mq:/ipk-ls-norec)" unknown
+
 # --- /dev/mqueue unmounted: a hint, and the rest is listed -------------
 while mountpoint -q /dev/mqueue; do # ours, and the host's beneath
 	umount /dev/mqueue || break
