@@ -358,14 +358,12 @@ relay_loop(struct relay *r)
 	int tick = 1, rc = 0;
 	int64_t stats_at = relay_now() + r->stats_s * 1000LL;
 	while (!r->err && rc == 0) {
-		bool moved = false;
-		for (int round = 0; round < 16 && !r->err; round++) {
-			bool m = false;
+		bool moved = false, busy = true;
+		for (int round = 0; round < 16 && busy && !r->err; round++) {
+			busy = false;
 			for (size_t i = 0; i < r->n && !r->err; i++)
-				m |= pair_serve(r, r->p[i]);
-			moved |= m;
-			if (!m)
-				break;
+				busy |= pair_serve(r, r->p[i]);
+			moved |= busy;
 		}
 		pair_reap(r);
 		if (r->topo == TOPO_SINGLE && r->n == 0)
@@ -380,7 +378,8 @@ relay_loop(struct relay *r)
 			}
 			wait = min_wait(wait, (int)(stats_at - now));
 		}
-		rc = relay_poll(r, wait, tick);
+		/* Still moving after 16 rounds: look at the rest, not wait. */
+		rc = relay_poll(r, busy ? 0 : wait, tick);
 	}
 	return r->err ? r->err : rc;
 }
