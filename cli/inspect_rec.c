@@ -161,7 +161,8 @@ rec_add_file(struct ins_list *l, const struct rec *r)
 	if (r->object[0] != '/' ||
 	    (strncmp(r->kind, "fifo", 4) && strncmp(r->kind, "unix", 4)))
 		return false;
-	if (lstat(r->object, &st) < 0 || st.st_ino != r->ino)
+	if (lstat(r->object, &st) < 0 || st.st_ino != r->ino ||
+	    st.st_uid != (uid_t)r->uid)
 		return false;
 	struct ins_obj *o = ins_add(l, r->kind);
 	if (!o)
@@ -197,8 +198,11 @@ rec_one(struct ins_list *l, const char *path)
 	bool found = false;
 	for (size_t i = 0; i < l->n; i++) {
 		struct ins_obj *o = &l->v[i];
+		/* A record speaks only for its own user's objects. */
+		if (o->record[0] || (o->uid != INS_NA && o->uid != r.uid))
+			continue;
 		bool set = r.id2 >= 0 && rec_matches(&r, o, true);
-		if (!o->record[0] && (set || rec_matches(&r, o, false))) {
+		if (set || rec_matches(&r, o, false)) {
 			rec_apply(&r, o);
 			found = true;
 		}

@@ -182,6 +182,18 @@ same "ls with an argument is a usage error" "$?" 2
 "$IPK" rm mq:/ipk-none 2>"$TMP/err"
 same "rm of nothing exits 1" "$?" 1
 
+# --- a forged record of nobody's cannot make root's FIFO stale ---------
+mkfifo -m 0600 "$TMP/root.fifo"
+"${NOBODY[@]}" sh -c 'mkdir -m 0700 /tmp/ipckit-65534 /tmp/ipckit-65534/owners &&
+	printf "kind=fifo\nurl=fifo:%s\nobject=%s\nid=-1\nid2=-1\nino=%s\npid=1\nstart=0\nuid=65534\n" \
+	"$1" "$1" "$2" >/tmp/ipckit-65534/owners/fifo-forged' sh "$TMP/root.fifo" \
+	"$(stat -c %i "$TMP/root.fifo")"
+check "nobody planted a record naming root's FIFO" \
+	test -s /tmp/ipckit-65534/owners/fifo-forged
+"$IPK" rm --stale >"$TMP/rm.out"
+check "root's rm --stale leaves root's FIFO alone" test -p "$TMP/root.fifo"
+rm -f -- "$TMP/root.fifo"
+
 # --- stale after kill -9, for every kind -------------------------------
 # A sanitizer build's library needs its runtimes loaded first in Python.
 PRELOAD=$(ldd "$BIN/libipckit.so" | awk '/lib(asan|ubsan)/ { printf "%s ", $3 }')
