@@ -113,6 +113,8 @@ rm_object(const struct ins_obj *o)
 		rc = -errno;
 	else if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
 		rc = -EEXIST; /* not what we were asked to remove */
+	else if (o->ino && !o->is_sock && st.st_ino != o->ino)
+		rc = -ESTALE; /* replaced since we looked */
 	else
 		rc = unlink(o->name) < 0 ? -errno : 0;
 	if (rc == 0 && o->record[0])
