@@ -1,19 +1,29 @@
 /*
  * sysvmsg_test.c - "sysvmsg:KEY": keys, selection by type, duplex by
- * type, ownership, and RELIABILITY.md SVMQ-01..04 (truncation, removal
- * under a waiter, signals, squatters, limits).  Peers are forked
+ * type, ownership, RELIABILITY.md SVMQ-01..04 (truncation, removal
+ * under a waiter, signals, squatters, limits), and timed waits that sleep
+ * in the kernel (helper thread, ipk_fd, fork).  Peers are forked
  * processes; intruders run as nobody; the teardown removes every key.
  */
 #include "helpers.h"
 #include "queue_helpers.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/time.h>
 
 #define WAIT 10000
 
-TestSuite(sysvmsg, .init = qh_setup, .fini = qh_cleanup, .timeout = 60);
+static void
+svmq_fini(void)
+{
+	th_cleanup();
+	qh_cleanup();
+}
+
+TestSuite(sysvmsg, .init = qh_setup, .fini = svmq_fini, .timeout = 60);
 
 static const char *
 url(int n, const char *query)
@@ -289,7 +299,7 @@ removed_under(int (*fn)(void *), int timeout, msgqnum_t fill)
 Test(sysvmsg, svmq02_removed_under_receiver)
 {
 	removed_under(wait_recv, -1, 0);   /* asleep in msgrcv */
-	removed_under(wait_recv, 5000, 0); /* polling with IPC_NOWAIT */
+	removed_under(wait_recv, 5000, 0); /* the helper thread waits */
 }
 
 Test(sysvmsg, svmq02_removed_under_sender)
@@ -408,4 +418,259 @@ Test(sysvmsg, limits_in_namespace)
 	       "exec \"$@\"' sh",
 	       out, sizeof(out), "limits sysvmsg:1");
 	cr_expect_str_eq(out, "100 -90 0", "max follows kernel.msgmax");
+}
+
+/* Context switches of every thread of pid, from /proc (-1: gone). */
+static long
+ctx_switches(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	long sum = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[340], line[128];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+		FILE *f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			long v;
+			if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) ==
+			            1 ||
+			    sscanf(line, "nonvoluntary_ctxt_switches: %ld",
+			           &v) == 1)
+				sum += v;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+struct idle {
+	ipk_chan *c; /* the listener, inherited by the child */
+	int go[2];   /* child -> parent: about to wait */
+};
+
+/* Waits with a finite timeout (and the cancel descriptor the CLI sets). */
+static int
+idle_recv(void *arg)
+{
+	struct idle *w = arg;
+	int cancel[2];
+	if (pipe(cancel) < 0)
+		return 1;
+	ipk_set_cancel(w->c, cancel[0]);
+	char buf[16];
+	th_put(w->go[1], 'w');
+	ssize_t n = ipk_recv(w->c, buf, sizeof(buf), 5000);
+	return n == 2 && !memcmp(buf, "hi", 2) ? 0 : 2;
+}
+
+/* Issue 10: an idle timed receive sleeps in the kernel, not in naps. */
+Test(sysvmsg, idle_timed_receiver_does_not_wake)
+{
+	struct idle w;
+	cr_assert_eq(pipe(w.go), 0);
+	cr_assert_eq(ipk_listen(url(11, ""), &w.c), 0);
+	pid_t pid = th_spawn(idle_recv, &w);
+	th_defer_kill(pid);
+	cr_assert_eq(th_get(w.go[0], WAIT * th_mult()), 'w');
+	usleep(300 * 1000); /* the helper thread starts and settles */
+	long before = ctx_switches(pid);
+	usleep(2000 * 1000);
+	long after = ctx_switches(pid);
+	cr_assert_geq(before, 0);
+	cr_expect_lt(after - before, 5, "%ld context switches in 2 s idle",
+	             after - before);
+	cr_assert_eq(ipk_send(w.c, "hi", 2, WAIT), 0);
+	cr_expect_eq(th_wait(pid, WAIT * th_mult()), 0, "message not received");
+	ipk_close(w.c);
+}
+
+static int
+cancel_soon(void *arg)
+{
+	usleep(200 * 1000);
+	return write(*(int *)arg, "x", 1) == 1 ? 0 : 1;
+}
+
+/* The deadline and the cancel descriptor end a wait in the kernel. */
+Test(sysvmsg, timed_wait_ends_on_time_and_on_cancel)
+{
+	ipk_chan *l;
+	cr_assert_eq(ipk_listen(url(12, ""), &l), 0);
+	char buf[16];
+	long long t0 = th_now_ms();
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 300), -ETIMEDOUT);
+	long long took = th_now_ms() - t0;
+	cr_expect_geq(took, 299, "ended early: %lld ms", took);
+	cr_expect_lt(took, 300 + 1000 * th_mult(), "ended late: %lld ms", took);
+
+	int cancel[2];
+	cr_assert_eq(pipe(cancel), 0);
+	ipk_set_cancel(l, cancel[0]);
+	pid_t pid = th_spawn(cancel_soon, &cancel[1]);
+	th_defer_kill(pid);
+	t0 = th_now_ms();
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 20000), -ECANCELED);
+	took = th_now_ms() - t0;
+	cr_expect_lt(took, 200 + 2000 * th_mult(), "cancel took %lld ms", took);
+	cr_expect_eq(th_wait(pid, WAIT), 0);
+	ipk_set_cancel(l, -1);
+	/* After both, the channel still receives (0 bytes too: the helper
+	 * takes such a message whole). */
+	struct ipk_msg m = {.buf = "", .len = 0, .type = 4};
+	cr_assert_eq(ipk_sendmsg(l, &m, 0), 0);
+	m = (struct ipk_msg){.buf = buf, .len = sizeof(buf)};
+	cr_expect_eq(ipk_recvmsg(l, &m, 1000), 0);
+	cr_expect_eq(m.type, 4);
+	close(cancel[0]);
+	close(cancel[1]);
+	ipk_close(l);
+}
+
+#define SEQ_N 3000
+
+/* Before about 3 messages in 8, a pause of up to 1.5 ms. */
+static void
+irregular_pause(unsigned *r)
+{
+	*r = *r * 1103515245 + 12345;
+	if (*r >> 28 < 6)
+		usleep((*r >> 16) % 1500);
+}
+
+/* Numbered messages at irregular gaps around the receiver's timeouts. */
+static int
+send_numbered(void *arg)
+{
+	ipk_chan *c;
+	unsigned r = 12345;
+	int i = 0;
+	(void)arg;
+	if (ipk_dial(url(13, ""), &c) < 0)
+		return 1;
+	while (i < SEQ_N && (irregular_pause(&r), 1) &&
+	       ipk_send(c, &i, sizeof(i), WAIT) == 0)
+		i++;
+	ipk_close(c);
+	return i == SEQ_N ? 0 : 2;
+}
+
+/* A message that comes as a short timeout ends is received once, later. */
+Test(sysvmsg, nothing_lost_at_the_deadline)
+{
+	ipk_chan *l;
+	cr_assert_eq(ipk_listen(url(13, ""), &l), 0);
+	pid_t pid = th_spawn(send_numbered, NULL);
+	th_defer_kill(pid);
+	int next = 0, expired = 0;
+	long long end = th_now_ms() + 30000LL * th_mult();
+	while (next < SEQ_N && th_now_ms() < end) {
+		int v;
+		ssize_t n = ipk_recv(l, &v, sizeof(v), next % 3 ? 1 : 0);
+		if (n == -ETIMEDOUT || n == -EAGAIN) {
+			expired++;
+			continue;
+		}
+		cr_assert_eq(n, (ssize_t)sizeof(v), "got %zd", n);
+		cr_assert_eq(v, next, "message %d came as %d", next, v);
+		next++;
+	}
+	cr_expect_eq(next, SEQ_N, "only %d of %d", next, SEQ_N);
+	cr_expect_gt(expired, 100, "the deadlines were not exercised");
+	cr_expect_eq(th_wait(pid, WAIT), 0);
+	cr_expect_eq(stat_key(13).msg_qnum, 0, "nothing left over");
+	ipk_close(l);
+}
+
+static bool
+readable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static int
+send_two_late(void *arg)
+{
+	ipk_chan *c = arg; /* inherited */
+	usleep(100 * 1000);
+	struct ipk_msg m = {.buf = "ab", .len = 2, .type = 3};
+	int rc = ipk_sendmsg(c, &m, WAIT);
+	rc = rc ? rc : ipk_sendmsg(c, &m, WAIT);
+	return rc ? 1 : 0;
+}
+
+/* ipk_fd: readable while a message for the selector is queued. */
+Test(sysvmsg, fd_polls_readable)
+{
+	ipk_chan *l;
+	cr_assert_eq(ipk_listen(url(14, "?recv=3"), &l), 0);
+	int fd = ipk_fd(l);
+	cr_assert_geq(fd, 0, "%s", ipk_strerror(fd));
+	cr_expect_eq(ipk_fd(l), fd, "one descriptor");
+	cr_expect_not(readable(fd, 50), "empty queue");
+	struct ipk_msg m = {.buf = "x", .len = 1, .type = 5};
+	cr_assert_eq(ipk_sendmsg(l, &m, 0), 0);
+	cr_expect_not(readable(fd, 100), "type 5 is not ours (?recv=3)");
+	pid_t pid = th_spawn(send_two_late, l);
+	th_defer_kill(pid);
+	cr_assert(readable(fd, WAIT * th_mult()), "message of type 3");
+	char buf[8];
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 0), 2);
+	cr_expect_eq(th_wait(pid, WAIT), 0);
+	cr_expect(readable(fd, WAIT * th_mult()), "the second is queued");
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 0), 2);
+	cr_expect_not(readable(fd, 100), "both taken");
+	m = (struct ipk_msg){.buf = buf, .len = sizeof(buf), .type = 5};
+	cr_expect_eq(ipk_recvmsg(l, &m, 1000), 1, "another selector");
+	ipk_close(l);
+}
+
+struct forked {
+	ipk_chan *c;
+	int fd; /* ipk_fd in the parent */
+};
+
+static int
+child_receives(void *arg)
+{
+	struct forked *f = arg;
+	if (ipk_fd(f->c) != f->fd)
+		return 1; /* the number the parent had */
+	if (!readable(f->fd, WAIT))
+		return 2;
+	char buf[16];
+	if (ipk_recv(f->c, buf, sizeof(buf), 0) != 5)
+		return 3;
+	ssize_t n = ipk_recv(f->c, buf, sizeof(buf), WAIT);
+	return n == 6 && !memcmp(buf, "second", 6) ? 0 : 4;
+}
+
+/* The helper thread is not inherited: the child gets its own. */
+Test(sysvmsg, child_after_fork_receives)
+{
+	struct forked f;
+	cr_assert_eq(ipk_listen(url(15, "?recv=1"), &f.c), 0);
+	char buf[16];
+	cr_expect_eq(ipk_recv(f.c, buf, sizeof(buf), 50), -ETIMEDOUT);
+	f.fd = ipk_fd(f.c);
+	cr_assert_geq(f.fd, 0);
+	pid_t pid = th_spawn(child_receives, &f);
+	th_defer_kill(pid);
+	ipk_chan *d;
+	cr_assert_eq(ipk_dial(url(15, ""), &d), 0);
+	cr_assert_eq(ipk_send(d, "first", 5, WAIT), 0);
+	usleep(200 * 1000);
+	cr_assert_eq(ipk_send(d, "second", 6, WAIT), 0);
+	cr_expect_eq(th_wait(pid, WAIT * th_mult()), 0);
+	ipk_close(d);
+	ipk_close(f.c);
 }

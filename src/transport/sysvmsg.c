@@ -6,9 +6,11 @@
  */
 #include "../core/sysvkey.h"
 #include "../core/transport.h"
+#include "sysvmsg_wait.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <string.h>
@@ -18,8 +20,10 @@
 #include <unistd.h>
 
 /*
- * msgsnd/msgrcv have no timeout, so a deadline is polled: a few yields
- * catch an answer microseconds away, then sleeps double up to a cap.
+ * msgsnd has no timeout, so a send with a deadline on a full queue polls:
+ * a few yields catch room made microseconds away, then sleeps double up
+ * to a cap.  A receive sleeps in the kernel (sysvmsg_wait.c) and polls
+ * only when no helper thread can be made.
  */
 #define SVMQ_SPINS 64
 #define SVMQ_NAP_MIN_US 50
@@ -38,6 +42,7 @@ struct svmq_chan {
 	long recv_sel;  /* ?recv= for plain ipk_recv */
 	size_t msgmax;  /* kernel.msgmax when opened: room of rx */
 	struct svmq_buf *tx, *rx;
+	struct ipk__svmq_waiter w; /* receives with a deadline or cancel fd */
 };
 
 static const char *const svmq_options[] = {"type", "send", "recv", "share",
@@ -86,6 +91,7 @@ svmq_setup(struct svmq_chan *q, int id, const struct msqid_ds *ds)
 		return -ENOMEM;
 	}
 	q->id = id;
+	ipk__svmq_waiter_init(&q->w);
 	return 0;
 }
 
@@ -186,11 +192,12 @@ svmq_pause(const struct ipk_chan *c, int *step, int64_t deadline)
 }
 
 /*
- * After a failed msgsnd/msgrcv: 0 to try again, or the error.  Polling
- * never sleeps in the kernel, so a removed queue shows up as EINVAL there.
+ * After a failed msgsnd/msgrcv: 0 to try again, 1 to wait, or the error.
+ * IPC_NOWAIT never sleeps in the kernel, so a removed queue shows up as
+ * EINVAL there.
  */
 static int
-svmq_retry(struct svmq_chan *q, int err, int *step, int64_t deadline)
+svmq_retry(struct svmq_chan *q, int err)
 {
 	if (err == EINTR)
 		return 0;
@@ -198,15 +205,13 @@ svmq_retry(struct svmq_chan *q, int err, int *step, int64_t deadline)
 		return ipk__break(&q->base, -EIDRM);
 	if (err == EINVAL)
 		return -EMSGSIZE; /* kernel.msgmax was lowered since open */
-	if (err != EAGAIN && err != ENOMSG)
-		return -err;
-	return svmq_pause(&q->base, step, deadline);
+	return err == EAGAIN || err == ENOMSG ? 1 : -err;
 }
 
 /*
  * msgsnd/msgrcv have no timeout and no descriptor: they block in the
- * kernel only for an endless wait that nothing may cancel; otherwise
- * they poll, and the naps between tries watch the cancel descriptor.
+ * caller's thread only for an endless wait that nothing may cancel;
+ * otherwise they try with IPC_NOWAIT and wait beside the call.
  */
 static int
 svmq_flags(const struct ipk_chan *c, int64_t deadline)
@@ -230,7 +235,9 @@ svmq_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 	for (;;) {
 		if (msgsnd(q->id, q->tx, m->len, flags) == 0)
 			return 0;
-		int rc = svmq_retry(q, errno, &step, deadline);
+		int rc = svmq_retry(q, errno);
+		if (rc > 0)
+			rc = svmq_pause(c, &step, deadline);
 		if (rc < 0)
 			return rc;
 	}
@@ -270,17 +277,46 @@ svmq_probe(struct svmq_chan *q, long sel)
 	return size >= 0 ? (size_t)size : q->msgmax;
 }
 
+/*
+ * Until a message for sel is queued, the deadline passes or the cancel
+ * descriptor is readable: the helper thread sleeps in msgrcv and wakes
+ * the eventfd polled here.  0 to try again, or the wait's end.
+ */
+static int
+svmq_await(struct svmq_chan *q, long sel, int *step, int64_t deadline)
+{
+	int left = ipk__remaining(deadline);
+	if (left == 0)
+		return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
+	if (*step > 0 || ipk__svmq_arm(&q->w, q->id, sel) < 0)
+		return svmq_pause(&q->base, step, deadline);
+	int rc = ipk__wait(&q->base, q->w.efd, POLLIN, deadline);
+	if (rc == 0)
+		rc = ipk__svmq_error(&q->w);
+	return rc == -EIDRM || rc == -EINVAL ? 0 : rc; /* msgrcv tells which */
+}
+
+/* A 0-byte message the helper took whole (it cannot leave it queued). */
+static bool
+svmq_held(struct svmq_chan *q, long sel, struct ipk_msg *m)
+{
+	if (!q->w.pid || !ipk__svmq_take_held(&q->w, sel, &m->type))
+		return false;
+	m->len = 0;
+	return true;
+}
+
 /* Never MSG_NOERROR: a message too big for the caller stays queued. */
 static ssize_t
-svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+svmq_recv1(struct svmq_chan *q, struct ipk_msg *m, long sel, int64_t deadline)
 {
-	struct svmq_chan *q = (struct svmq_chan *)c;
-	long sel = m->type ? m->type : q->recv_sel;
+	struct ipk_chan *c = &q->base;
 	size_t want = m->len < c->max ? m->len : c->max;
 	int flags = svmq_flags(c, deadline);
 	int step = 0;
-	m->nfds = 0;
 	for (;;) {
+		if (svmq_held(q, sel, m))
+			return 0;
 		ssize_t r = msgrcv(q->id, q->rx, want, sel, flags);
 		if (r >= 0) {
 			if (r)
@@ -293,10 +329,33 @@ svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 			m->len = svmq_probe(q, sel);
 			return -EMSGSIZE;
 		}
-		int rc = svmq_retry(q, errno, &step, deadline);
+		int rc = svmq_retry(q, errno);
+		if (rc > 0)
+			rc = svmq_await(q, sel, &step, deadline);
 		if (rc < 0)
 			return rc;
 	}
+}
+
+/* With ipk_fd in use, the helper watches again after every receive. */
+static ssize_t
+svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
+{
+	struct svmq_chan *q = (struct svmq_chan *)c;
+	long sel = m->type ? m->type : q->recv_sel;
+	m->nfds = 0;
+	ssize_t r = svmq_recv1(q, m, sel, deadline);
+	if (q->w.persistent && r != -EIDRM)
+		ipk__svmq_arm(&q->w, q->id, sel);
+	return r;
+}
+
+/* Readable while a message for the last receive's selector is queued. */
+static int
+svmq_pollfd(struct ipk_chan *c)
+{
+	struct svmq_chan *q = (struct svmq_chan *)c;
+	return ipk__svmq_fd(&q->w, q->id, q->recv_sel);
 }
 
 /* Only the creating process removes: a forked child's close does not. */
@@ -304,7 +363,9 @@ static void
 svmq_close(struct ipk_chan *c)
 {
 	struct svmq_chan *q = (struct svmq_chan *)c;
-	if (q->owner == getpid() && !(c->flags & IPK__KEEP))
+	bool removing = q->owner == getpid() && !(c->flags & IPK__KEEP);
+	ipk__svmq_waiter_close(&q->w, removing);
+	if (removing)
 		msgctl(q->id, IPC_RMID, NULL);
 	free(q->tx);
 	free(q->rx);
@@ -313,11 +374,12 @@ svmq_close(struct ipk_chan *c)
 const struct ipk_transport ipk__sysvmsg = {
         .scheme = "sysvmsg",
         .size = sizeof(struct svmq_chan),
-        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES,
+        .caps = IPK_CAP_DUPLEX | IPK_CAP_MESSAGES | IPK_CAP_FD,
         .options = svmq_options,
         .listen = svmq_listen,
         .dial = svmq_dial,
         .send = svmq_send,
         .recv = svmq_recv,
+        .pollfd = svmq_pollfd,
         .close = svmq_close,
 };
