@@ -308,9 +308,9 @@ relay_stats(const struct relay *r)
 		fprintf(stderr,
 		        "ipckit: relay: %lld messages (%lld bytes) FROM->TO, "
 		        "%lld (%lld bytes) TO->FROM, %lld drops, %lld "
-		        "connections (%lld open)\n",
+		        "connection%s (%lld open)\n",
 		        c->msgs[0], c->bytes[0], c->msgs[1], c->bytes[1],
-		        c->drops, c->conns, open);
+		        c->drops, c->conns, c->conns == 1 ? "" : "s", open);
 }
 
 /* Dial e if it is due; *next becomes the earliest time to look again
