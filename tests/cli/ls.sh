@@ -27,6 +27,8 @@ BIN=/dev/shm/.ipk-bin
 mkdir -p "$BIN" && cp "$IPK" "$BIN/ipckit" &&
 	cp -L "$BUILD/libipckit.so" "$BIN/libipckit.so" || exit 1
 mount -t tmpfs -o mode=1777 none /tmp || exit 1
+# Root's ls also reads the records under /run/user: none but ours here.
+[ -d /run/user ] && { mount -t tmpfs -o mode=0755 none /run/user || exit 1; }
 unset XDG_RUNTIME_DIR
 IPK=$BIN/ipckit
 TMP=$(mktemp -d /tmp/ipk-ls.XXXXXX)
