@@ -52,6 +52,23 @@ ls_kind_in(const char *kind, const char *list)
 	return false;
 }
 
+static const char ls_kinds[] = "sysvmsg,sysvshm,sysvsem,mq,shm,sem,fifo,unix,"
+                               "unixgram,unixpacket,tcp,udp";
+
+/* The first kind in list that ls does not know, or NULL. */
+static const char *
+ls_bad_kind(const char *list, char *buf, size_t size)
+{
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		snprintf(buf, size, "%.*s", (int)len, p);
+		if (!ls_kind_in(buf, ls_kinds))
+			return buf;
+		p += len + (p[len] == ',');
+	}
+	return NULL;
+}
+
 static bool
 ls_wanted(const struct ls_args *a, const struct ins_obj *o)
 {
@@ -258,6 +275,9 @@ ls_parse(int argc, char **argv, struct ls_args *a)
 			return cli_usage("ls", "unknown option '%s'",
 			                 argv[optind - 1]);
 	}
+	char bad[32];
+	if (a->kinds && ls_bad_kind(a->kinds, bad, sizeof(bad)))
+		return cli_usage("ls", "unknown kind '%s'", bad);
 	if (optind < argc)
 		return cli_usage("ls", "unexpected argument '%s'",
 		                 argv[optind]);

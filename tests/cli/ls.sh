@@ -181,6 +181,9 @@ same "rm without URL is a usage error" "$?" 2
 same "rm --bogus is a usage error" "$?" 2
 "$IPK" ls extra 2>/dev/null
 same "ls with an argument is a usage error" "$?" 2
+"$IPK" ls --kind mq,bogus 2>"$TMP/err"
+same "ls --kind with an unknown kind is a usage error" "$?" 2
+check "... naming it" grep -q "unknown kind 'bogus'" "$TMP/err"
 "$IPK" rm mq:/ipk-none 2>"$TMP/err"
 same "rm of nothing exits 1" "$?" 1
 
