@@ -5,6 +5,7 @@
  * datagrams, and abstract names.
  */
 #include "helpers.h"
+#include "raw_peer.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -726,4 +727,39 @@ Test(uds03, mode_option_exact_whatever_the_umask_unixpacket)
 Test(uds03, mode_option_exact_whatever_the_umask_unixgram)
 {
 	mode_exact("unixgram");
+}
+
+/*
+ * A datagram longer than ?max= (from a plain socket: ipckit's senders
+ * refuse it) and the buffer is discarded whole, reported once with its
+ * length and counted in ipk_stats().discarded; the next one is whole.
+ * One shorter than ?max= but longer than the buffer stays.
+ */
+Test(uds05, datagram_above_max_is_discarded_and_counted)
+{
+	const char *u = mkurl("unixgram", th_path("over"), "?max=100");
+	ipk_chan *l;
+	cr_assert_eq(ipk_listen(u, &l), 0);
+	char name[128];
+	cr_assert_eq(ipk_name(l, name, sizeof(name)), 0);
+	int fd = raw_connect(name);
+	cr_assert_geq(fd, 0, "%s: %s", name, strerror(-fd));
+	char big[200], buf[50];
+	th_fill(big, sizeof(big), 7);
+	cr_assert_eq(send(fd, big, 200, 0), 200);
+	cr_assert_eq(send(fd, big, 80, 0), 80);
+	struct ipk_msg m = {.buf = buf, .len = sizeof(buf)};
+	cr_expect_eq(ipk_recvmsg(l, &m, WAIT), -EMSGSIZE);
+	cr_expect_eq(m.len, 200);
+	struct ipk_stats st;
+	cr_assert_eq(ipk_stats(l, &st), 0);
+	cr_expect_eq(st.discarded, 200);
+	m = (struct ipk_msg){.buf = buf, .len = sizeof(buf)};
+	cr_expect_eq(ipk_recvmsg(l, &m, WAIT), -EMSGSIZE, "80 > 50: stays");
+	cr_expect_eq(m.len, 80);
+	char whole[100];
+	cr_expect_eq(ipk_recv(l, whole, sizeof(whole), WAIT), 80);
+	cr_expect(th_check(whole, 80, 7), "the held message changed");
+	close(fd);
+	ipk_close(l);
 }

@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,7 +414,8 @@ ipk__sock_close(struct ipk_chan *c)
 		free(s->held);
 		s->held = NULL;
 	}
-	free(s->tail);
+	if (s->tail)
+		munmap(s->tail, s->tail_len);
 	s->tail = NULL;
 }
 

@@ -77,6 +77,7 @@ struct ipk__sock {
 	bool counted;
 	struct ipk__fdq fdq;    /* unix stream: descriptors not yet delivered */
 	char *tail;             /* datagrams: room past a short buffer */
+	size_t tail_len;        /* its mapped length */
 	struct ipk__held *held; /* datagrams: one that did not fit the buffer */
 	_Atomic long long discarded; /* datagrams: bytes above ?max= */
 	_Atomic uint32_t drops;      /* udp: datagrams the kernel dropped */

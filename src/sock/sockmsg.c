@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define MMSG_MAX 64
@@ -315,16 +316,29 @@ sock_unhold(struct ipk__sock *s, struct ipk_msg *m)
 	return r;
 }
 
-/* Room past m's buffer up to ?max=, so one call takes any message. */
+/*
+ * Room past m's buffer up to the largest message (?max=, and 64 KiB for
+ * IP), so one call takes any message.  The room is address space only
+ * (MAP_NORESERVE): a page costs memory once a message has reached it.
+ */
 static size_t
 sock_tail_room(struct ipk__sock *s, const struct ipk_msg *m)
 {
 	size_t max = s->base.max;
+	if (s->family != AF_UNIX && max > UINT16_MAX)
+		max = UINT16_MAX;
 	if (m->len >= max)
 		return 0;
-	if (!s->tail && !(s->tail = malloc(max)))
-		return 0; /* then a long one is truncated: counted below */
-	return max - m->len;
+	if (!s->tail) {
+		void *p = mmap(NULL, max, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		               0);
+		if (p == MAP_FAILED)
+			return 0; /* then a long one is cut: counted below */
+		s->tail = p;
+		s->tail_len = max;
+	}
+	return (max < s->tail_len ? max : s->tail_len) - m->len;
 }
 
 /*
