@@ -38,7 +38,11 @@ const char bench_usage[] =
         "                receiver's CPU while idle\n"
         "  --json, --csv the results for scripts (schema: "
         "docs/performance.md)\n"
-        "  --svg FILE    a chart; --html FILE a report with table and chart\n";
+        "  --svg FILE    a chart; --html FILE a report with table and chart\n"
+        "Examples:\n"
+        "  ipckit bench --quick\n"
+        "  ipckit bench --only fifo,mq,shm --size 64,4096 --json > b.json\n"
+        "  ipckit bench --size 64 --repeat 1 --html report.html\n";
 
 static void
 args_defaults(struct bench_opts *o, bool quick)

@@ -43,17 +43,24 @@ bench_output(const struct bench_opts *o, const struct bench_report *rep)
 }
 
 int
+cmd_bench_parse(int argc, char **argv, struct bench_opts *o)
+{
+	char err[256];
+	int rc = bench_args(argc, argv, o, err, sizeof(err));
+	if (rc < 0)
+		return cli_usage("bench", "%s", err);
+	if (rc > 0)
+		fputs(bench_usage, stdout);
+	return 0;
+}
+
+int
 cmd_bench(int argc, char **argv)
 {
 	struct bench_opts o;
-	char err[256];
-	int rc = bench_args(argc, argv, &o, err, sizeof(err));
-	if (rc > 0) {
-		fputs(bench_usage, stdout);
-		return 0;
-	}
-	if (rc < 0)
-		return cli_usage("bench", "%s", err);
+	int rc = cmd_bench_parse(argc, argv, &o);
+	if (rc || o.help)
+		return rc;
 	struct bench_report rep;
 	rc = bench_plan(&o, &rep);
 	if (rc == -ENOENT)

@@ -81,8 +81,9 @@ struct cli_opts {
 
 /* Parse argv (argv[0] is the verb) with getopt_long, with the options of
  * that verb; checks that each applies to the URL's scheme.  Prints usage
- * errors itself and returns 2, else 0. */
-int cli_parse(const char *verb, int argc, char **argv, struct cli_opts *o);
+ * errors itself and returns 2, else 0; prints help on --help. */
+int cli_parse(const char *verb, const char *help, int argc, char **argv,
+              struct cli_opts *o);
 
 /* Output of received messages (out.c). */
 struct cli_out {
@@ -100,6 +101,27 @@ int cli_out_msg(const struct cli_out *out, const struct cli_meta *meta,
                 size_t len);
 /* A JSON string of the UTF-8 text p[0..n). */
 void out_json_text(FILE *f, const unsigned char *p, size_t n);
+
+/* The arguments of sem (sem.c). */
+struct sem_args {
+	const char *verb, *url;
+	int timeout;
+	long long value;
+	bool value_set, timeout_set, help;
+	char **cmd; /* run: after "--" */
+};
+struct bench_opts;
+
+/*
+ * What cmd_VERB does before it touches the system: parse argv (argv[0]
+ * is the verb) into the verb's options and check them.  0 to go on, or
+ * with help set after --help was printed; 2 after a usage error was
+ * printed (one line on stderr).  No other I/O: the CLI fuzzer calls them.
+ */
+int cmd_send_parse(int argc, char **argv, struct cli_opts *o);
+int cmd_recv_parse(int argc, char **argv, struct cli_opts *o);
+int cmd_sem_parse(int argc, char **argv, struct sem_args *a);
+int cmd_bench_parse(int argc, char **argv, struct bench_opts *o);
 
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);

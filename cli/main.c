@@ -77,6 +77,38 @@ main_usage(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* Transports a build may leave out (DESIGN.md: redis needs hiredis). */
+static const char *const optional[] = {"redis"};
+
+static bool
+main_has(const char *scheme)
+{
+	for (size_t i = 0; ipk_transport(i); i++)
+		if (!strcmp(ipk_transport(i), scheme))
+			return true;
+	return false;
+}
+
+/* The version, then the library's transports, optional ones apart. */
+static int
+main_version(void)
+{
+	printf("ipckit %d.%d.%d\ntransports:", IPK_VERSION_MAJOR,
+	       IPK_VERSION_MINOR, IPK_VERSION_PATCH);
+	for (size_t i = 0; ipk_transport(i); i++)
+		printf(" %s", ipk_transport(i));
+	int n = 0;
+	fputs(" (optional:", stdout);
+	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+		if (!main_has(optional[i]))
+			continue;
+		printf(" %s", optional[i]);
+		n++;
+	}
+	puts(n ? ")" : " none)");
+	return fflush(stdout) ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -88,11 +120,8 @@ main(int argc, char **argv)
 		fputs(main_help, stdout);
 		return 0;
 	}
-	if (!strcmp(verb, "--version") || !strcmp(verb, "-V")) {
-		printf("ipckit %d.%d.%d\n", IPK_VERSION_MAJOR,
-		       IPK_VERSION_MINOR, IPK_VERSION_PATCH);
-		return 0;
-	}
+	if (!strcmp(verb, "--version") || !strcmp(verb, "-V"))
+		return main_version();
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(verb, verbs[i].name))
 			continue;

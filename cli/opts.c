@@ -153,20 +153,25 @@ opts_apply(const char *verb, const struct cli_opts *o)
 }
 
 int
-cli_parse(const char *verb, int argc, char **argv, struct cli_opts *o)
+cli_parse(const char *verb, const char *help, int argc, char **argv,
+          struct cli_opts *o)
 {
 	bool is_send = !strcmp(verb, "send");
 	const struct option *table = is_send ? send_opts : recv_opts;
 	const char *shorts = is_send ? ":h" : ":hn:o:";
 	o->save_max = -1;
-	optind = 1;
+	/* 0, not 1: glibc then also forgets a cluster like -hx that an
+	 * earlier call stopped inside (getopt(3), NOTES). */
+	optind = 0;
 	opterr = 0;
-	int c, rc;
-	while ((c = getopt_long(argc, argv, shorts, table, NULL)) != -1)
-		if ((rc = opts_one(verb, c, argv, o)))
-			return rc;
+	int c, rc = 0;
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, shorts, table, NULL)) != -1)
+		rc = opts_one(verb, c, argv, o);
 	if (o->help)
-		return 0;
+		fputs(help, stdout);
+	if (rc || o->help)
+		return rc;
 	if (optind >= argc)
 		return cli_usage(verb, "no URL given");
 	o->url = argv[optind];

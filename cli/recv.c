@@ -40,7 +40,13 @@ static const char recv_help[] =
         "  --listen           create the endpoint (the default)\n"
         "  --dial             open an existing endpoint\n"
         "Exit status: 0 done, 1 failed or lost a message, 2 wrong usage, "
-        "130/143\nstopped by SIGINT/SIGTERM.\n";
+        "130/143\nstopped by SIGINT/SIGTERM.\n"
+        "Examples:\n"
+        "  ipckit recv fifo:/tmp/demo -n 2\n"
+        "  ipckit recv tcp://127.0.0.1:0 --json --peer\n"
+        "  ipckit recv --dial mq:/orders --timeout 1000\n"
+        "  ipckit recv sysvmsg:0x10 --type -5 --hex\n"
+        "  ipckit recv unix:/tmp/app.sock --save-fds /tmp/got\n";
 
 bool
 recv_done(const struct recv_ctx *r)
@@ -288,15 +294,7 @@ recv_check_dir(const char *dir)
 static int
 recv_prepare(struct cli_opts *o, struct recv_ctx *r)
 {
-	if (o->nargs)
-		return cli_usage("recv", "unexpected argument '%s'",
-		                 o->args[0]);
-	if ((o->hex && o->json) || (o->output && (o->hex || o->json)))
-		return cli_usage("recv", "--hex, --json and --output exclude "
-		                         "each other");
-	int rc = cli_check_url("recv", o->url);
-	if (rc)
-		return rc;
+	int rc;
 	if (o->save_fds && (rc = recv_check_dir(o->save_fds)))
 		return rc;
 	if (o->save_max < 0)
@@ -352,14 +350,27 @@ recv_main(struct cli_opts *o)
 }
 
 int
+cmd_recv_parse(int argc, char **argv, struct cli_opts *o)
+{
+	*o = (struct cli_opts){.timeout = -1, .listen = true};
+	int rc = cli_parse("recv", recv_help, argc, argv, o);
+	if (rc || o->help)
+		return rc;
+	if (o->nargs)
+		return cli_usage("recv", "unexpected argument '%s'",
+		                 o->args[0]);
+	if ((o->hex && o->json) || (o->output && (o->hex || o->json)))
+		return cli_usage("recv", "--hex, --json and --output exclude "
+		                         "each other");
+	return cli_check_url("recv", o->url);
+}
+
+int
 cmd_recv(int argc, char **argv)
 {
-	struct cli_opts o = {.timeout = -1, .listen = true};
-	int rc = cli_parse("recv", argc, argv, &o);
-	if (rc || o.help) {
-		if (o.help)
-			fputs(recv_help, stdout);
+	struct cli_opts o;
+	int rc = cmd_recv_parse(argc, argv, &o);
+	if (rc || o.help)
 		return rc;
-	}
 	return cli_exit_code(recv_main(&o));
 }

@@ -33,15 +33,13 @@ static const char sem_help[] =
         "sem:/ needs a\n"
         "           semaphore created with ?lock.\n"
         "Options ride in the query: ?mode=0600&keep&share&undo&lock "
-        "(docs/guide/semaphores.md).\n";
-
-struct sem_args {
-	const char *verb, *url;
-	int timeout;
-	long long value;
-	bool value_set, timeout_set;
-	char **cmd; /* run: after "--" */
-};
+        "(docs/guide/semaphores.md).\n"
+        "Examples:\n"
+        "  ipckit sem create sem:/slots --value 3\n"
+        "  ipckit sem wait sem:/slots --timeout 500\n"
+        "  ipckit sem create 'sem:/job?lock' && ipckit sem run "
+        "'sem:/job?lock' -- make\n"
+        "  ipckit sem value 'sysvsem:0x20?nsems=2&index=1'\n";
 
 /* Hints by errno; "" for errors that need none. */
 static const char *
@@ -133,9 +131,9 @@ sem_opt(struct sem_args *a, char **argv, int *i, int argc)
 	return 0;
 }
 
-/* 0, 2 (usage, printed) or -1 (--help, printed). */
+/* 0 (with a->help after --help, printed) or 2 (usage, printed). */
 static int
-sem_parse(int argc, char **argv, struct sem_args *a)
+sem_words(int argc, char **argv, struct sem_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->timeout = -1;
@@ -144,7 +142,8 @@ sem_parse(int argc, char **argv, struct sem_args *a)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(sem_help, stdout);
-			return -1;
+			a->help = true;
+			return 0;
 		}
 		if (!strcmp(argv[i], "--")) {
 			a->cmd = argv + i + 1;
@@ -294,8 +293,6 @@ run_open(const struct sem_args *a, char **url, ipk_sem **mine)
 static int
 sem_run(const struct sem_args *a)
 {
-	if (!a->cmd || !a->cmd[0])
-		return cli_usage("sem", "run needs -- CMD [ARGS...]");
 	char *url;
 	ipk_sem *mine = NULL;
 	int rc = run_open(a, &url, &mine);
@@ -317,27 +314,47 @@ sem_run(const struct sem_args *a)
 	return rc;
 }
 
+static bool
+sem_known(const char *verb)
+{
+	static const char *const verbs[] = {"create", "wait", "post",
+	                                    "value",  "rm",   "run"};
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verb, verbs[i]))
+			return true;
+	return false;
+}
+
+int
+cmd_sem_parse(int argc, char **argv, struct sem_args *a)
+{
+	int rc = sem_words(argc, argv, a);
+	if (rc || a->help)
+		return rc;
+	bool run = !strcmp(a->verb, "run");
+	if (!run && a->cmd)
+		return cli_usage("sem", "only 'run' takes a command");
+	if (a->value_set && strcmp(a->verb, "create"))
+		return cli_usage("sem", "--value is for 'create'");
+	if (a->timeout_set && !run && strcmp(a->verb, "wait"))
+		return cli_usage("sem", "--timeout is for 'wait' and 'run'");
+	if (!sem_known(a->verb))
+		return cli_usage("sem", "unknown verb '%s'", a->verb);
+	if (run && (!a->cmd || !a->cmd[0]))
+		return cli_usage("sem", "run needs -- CMD [ARGS...]");
+	return 0;
+}
+
 int
 cmd_sem(int argc, char **argv)
 {
 	struct sem_args a;
-	int rc = sem_parse(argc, argv, &a);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	bool run = !strcmp(a.verb, "run");
-	if (!run && a.cmd)
-		return cli_usage("sem", "only 'run' takes a command");
-	if (a.value_set && strcmp(a.verb, "create"))
-		return cli_usage("sem", "--value is for 'create'");
-	if (a.timeout_set && !run && strcmp(a.verb, "wait"))
-		return cli_usage("sem", "--timeout is for 'wait' and 'run'");
+	int rc = cmd_sem_parse(argc, argv, &a);
+	if (rc || a.help)
+		return rc;
 	if (!strcmp(a.verb, "create"))
 		return sem_create(&a);
-	if (run)
+	if (!strcmp(a.verb, "run"))
 		return sem_run(&a);
-	const char *simple[] = {"wait", "post", "value", "rm"};
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(a.verb, simple[i]))
-			return sem_simple(&a);
-	return cli_usage("sem", "unknown verb '%s'", a.verb);
+	return sem_simple(&a);
 }

@@ -31,7 +31,13 @@ static const char send_help[] =
         "  --type N       sysvmsg: message type (N > 0)\n"
         "  --prio N       mq: priority\n"
         "  --fd FILE      unix*: pass an open descriptor of FILE along\n"
-        "Use -- before messages that begin with '-'.\n";
+        "Use -- before messages that begin with '-'.\n"
+        "Examples:\n"
+        "  ipckit send fifo:/tmp/demo hello world\n"
+        "  printf 'a\\nb\\n' | ipckit send mq:/orders --prio 3\n"
+        "  ipckit send sysvmsg:0x10 --type 7 order-42\n"
+        "  ipckit send tcp://127.0.0.1:9000 --file report.pdf\n"
+        "  ipckit send unix:/tmp/app.sock --fd /etc/hostname\n";
 
 struct send_ctx {
 	const struct cli_opts *o;
@@ -301,18 +307,25 @@ send_main(const struct cli_opts *o)
 }
 
 int
+cmd_send_parse(int argc, char **argv, struct cli_opts *o)
+{
+	*o = (struct cli_opts){.timeout = IPK_DEFAULT_TIMEOUT};
+	int rc = cli_parse("send", send_help, argc, argv, o);
+	if (rc || o->help)
+		return rc;
+	if ((rc = cli_check_url("send", o->url)))
+		return rc;
+	if (o->file && (o->nargs || o->fd_file))
+		return cli_usage("send", "--file excludes MSG and --fd");
+	return 0;
+}
+
+int
 cmd_send(int argc, char **argv)
 {
-	struct cli_opts o = {.timeout = IPK_DEFAULT_TIMEOUT};
-	int rc = cli_parse("send", argc, argv, &o);
-	if (rc || o.help) {
-		if (o.help)
-			fputs(send_help, stdout);
+	struct cli_opts o;
+	int rc = cmd_send_parse(argc, argv, &o);
+	if (rc || o.help)
 		return rc;
-	}
-	if ((rc = cli_check_url("send", o.url)))
-		return rc;
-	if (o.file && (o.nargs || o.fd_file))
-		return cli_usage("send", "--file excludes MSG and --fd");
 	return cli_exit_code(send_main(&o));
 }

@@ -270,6 +270,12 @@ IPK_API void ipk_close(ipk_chan *ch);
 IPK_API int ipk_url_check(const char *url, char *why, size_t size);
 
 /*
+ * ipk_transport - the URL scheme of the i-th transport this build of the
+ * library has ("pipe" for 0), or NULL for i past the last.  Never blocks.
+ */
+IPK_API const char *ipk_transport(size_t i);
+
+/*
  * Semaphores (notes section 6.4): a count that P (wait) takes one from,
  * blocking at 0, and V (post) gives one back.  "sem:/name" is a POSIX
  * named semaphore (one leading slash, at most 251 characters);

@@ -35,3 +35,10 @@ ipk__transport_find(const char *scheme)
 			return ipk__transports[i];
 	return NULL;
 }
+
+const char *
+ipk_transport(size_t i)
+{
+	size_t n = sizeof(ipk__transports) / sizeof(ipk__transports[0]) - 1;
+	return i < n ? ipk__transports[i]->scheme : NULL;
+}

@@ -105,3 +105,42 @@ put("chunk", "small-buffer", cctl(7, 4) + chunks(msg))
 put("chunk", "chunk-too-long", cctl(7, 7) + struct.pack(">II", 0xC0000000 | 5000, 0) + b"c" * 5000)
 put("chunk", "rest-4gib", cctl(7, 7) + struct.pack(">II", 0xC0000000 | 10, 0xffffffff) + b"r" * 10)
 put("chunk", "eof-mid", cctl(7, 7) + chunks(msg)[:5000])
+
+# cli: argv words joined by NUL, from the examples of each verb's --help
+# and of the man pages, plus a few refusals.
+CLI = {
+    "send-fifo": ["send", "fifo:/tmp/demo", "hello", "world"],
+    "send-prio": ["send", "mq:/orders", "--prio", "3"],
+    "send-type": ["send", "sysvmsg:0x10", "--type", "7", "order-42"],
+    "send-file": ["send", "tcp://127.0.0.1:9000", "--file", "report.pdf"],
+    "send-fd": ["send", "unix:/tmp/app.sock", "--fd", "/etc/hostname"],
+    "send-listen": ["send", "--listen", "--timeout=5000", "unix:@x", "--", "-x"],
+    "send-help": ["send", "--help"],
+    "send-bad-prio": ["send", "fifo:/tmp/demo", "--prio", "3"],
+    "send-bad-file": ["send", "--file", "f", "mq:/q", "msg"],
+    "recv-count": ["recv", "fifo:/tmp/demo", "-n", "2"],
+    "recv-json": ["recv", "tcp://127.0.0.1:0", "--json", "--peer"],
+    "recv-dial": ["recv", "--dial", "mq:/orders", "--timeout", "1000"],
+    "recv-type": ["recv", "sysvmsg:0x10", "--type", "-5", "--hex"],
+    "recv-save": ["recv", "unix:/tmp/app.sock", "--save-fds", "/tmp/got",
+                  "--save-fds-max", "1024"],
+    "recv-output": ["recv", "-n1", "-o", "out.bin", "fifo:/tmp/x?raw"],
+    "recv-cluster": ["recv", "-hn"],
+    "recv-stopped-in-cluster": ["recv", "-xh", "fifo:/tmp/x"],
+    "recv-bad-both": ["recv", "--hex", "--json", "mq:/q"],
+    "recv-bad-url": ["recv", "mq:/q?timout=5"],
+    "sem-create": ["sem", "create", "sem:/slots", "--value", "3"],
+    "sem-wait": ["sem", "wait", "sem:/slots", "--timeout", "500"],
+    "sem-run": ["sem", "run", "sem:/job?lock", "--", "make"],
+    "sem-value": ["sem", "value", "sysvsem:0x20?nsems=2&index=1"],
+    "sem-bad-verb": ["sem", "frob", "sem:/x"],
+    "sem-bad-run": ["sem", "run", "sem:/x"],
+    "bench-quick": ["bench", "--quick"],
+    "bench-json": ["bench", "--only", "fifo,mq,shm", "--size", "64,4096", "--json"],
+    "bench-html": ["bench", "--size", "64", "--repeat", "1", "--html", "report.html"],
+    "bench-bad-both": ["bench", "--json", "--csv"],
+    "bench-bad-size": ["bench", "--size", "0,,64"],
+    "no-verb": ["\x03", "--quick", "--gap", "10"],
+}
+for name, words in CLI.items():
+    put("cli", name, "\0".join(words))
