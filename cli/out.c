@@ -40,21 +40,30 @@ out_utf8_valid(const unsigned char *p, size_t n)
 	return true;
 }
 
-/* A JSON string of valid UTF-8 text p (ls prints names with it too). */
+/*
+ * A JSON string of UTF-8 text p.  ls prints file names with it, which
+ * need not be UTF-8: a byte outside a valid sequence becomes \u00XX, so
+ * the JSON stays valid.
+ */
 void
 out_json_text(FILE *f, const unsigned char *p, size_t n)
 {
 	putc('"', f);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = p[i];
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
+		size_t u = ch < 0x80 ? 1 : out_utf8_len(p + i, n - i);
+		if (u > 1) {
+			fwrite(p + i, 1, u, f);
+			i += u - 1;
+		} else if (ch == '\n') {
 			fputs("\\n", f);
-		else if (ch < 0x20 || ch == 0x7f)
+		} else if (u == 0 || ch < 0x20 || ch == 0x7f) {
 			fprintf(f, "\\u%04x", ch);
-		else
+		} else if (ch == '"' || ch == '\\') {
+			fprintf(f, "\\%c", ch);
+		} else {
 			putc(ch, f);
+		}
 	}
 	putc('"', f);
 }

@@ -141,6 +141,14 @@ same "plain ls fits 100 columns" \
 check "plain ls lists the ipcmk queue" grep -q "^sysvmsg .*0x" "$TMP/ls.txt"
 same "--kind picks rows" "$(ls_urls --kind sysvsem | wc -l)" 2
 same "an empty listing is []" "$("$IPK" ls --json --kind udp --user 4242)" "[]"
+touch "$(printf '/dev/shm/ipk-\377-"q"\n')"
+"$IPK" ls --json --kind shm >"$TMP/odd.json"
+check "a name that is not UTF-8 still gives valid JSON" \
+	$PY -m json.tool "$TMP/odd.json" >/dev/null
+same "... with the odd bytes escaped" "$($PY -c 'import json, sys
+print(*[o["name"] for o in json.load(open(sys.argv[1]))])' "$TMP/odd.json")" \
+	"$(printf '/ipk-\u00ff-"q"\n')"
+rm -f /dev/shm/ipk-*
 "$IPK" ls --kind sysvmsg --stale --json >"$TMP/none.json"
 same "objects without a record are never stale" "$(cat "$TMP/none.json")" "[]"
 
