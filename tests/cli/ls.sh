@@ -162,6 +162,13 @@ same "... in one line" "$(wc -l <"$TMP/err")" 1
 "${NOBODY[@]}" "$IPK" rm --force "sysvmsg:$K" 2>"$TMP/err"
 same "rm --force as nobody: the kernel refuses, exit 1" "$?" 1
 check "root's queue is still there" has_url "sysvmsg:$K"
+"${NOBODY[@]}" "$IPK" sem create sem:/ipk-ls-nobody
+"$IPK" rm sem:/ipk-ls-nobody 2>"$TMP/err"
+same "root's rm of nobody's semaphore is refused" "$?" 1
+check "... naming its owner" grep -q "belongs to user nobody" "$TMP/err"
+"$IPK" rm --force sem:/ipk-ls-nobody >/dev/null
+same "... and --force removes it" "$?" 0
+check "... for good" test ! -e /dev/shm/sem.ipk-ls-nobody
 "$IPK" rm --dry-run "sysvmsg:$K" >/dev/null
 check "--dry-run removes nothing" has_url "sysvmsg:$K"
 "$IPK" rm "sysvmsg:$K" >/dev/null
@@ -197,7 +204,7 @@ same "rm of nothing exits 1" "$?" 1
 
 # --- a forged record of nobody's cannot make root's FIFO stale ---------
 mkfifo -m 0600 "$TMP/root.fifo"
-"${NOBODY[@]}" sh -c 'mkdir -m 0700 /tmp/ipckit-65534 /tmp/ipckit-65534/owners &&
+"${NOBODY[@]}" sh -c 'mkdir -p -m 0700 /tmp/ipckit-65534/owners &&
 	printf "kind=fifo\nurl=fifo:%s\nobject=%s\nid=-1\nid2=-1\nino=%s\npid=1\nstart=0\nuid=65534\n" \
 	"$1" "$1" "$2" >/tmp/ipckit-65534/owners/fifo-forged' sh "$TMP/root.fifo" \
 	"$(stat -c %i "$TMP/root.fifo")"
