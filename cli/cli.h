@@ -131,5 +131,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_limits(int argc, char **argv);
+int cmd_tcp_trace(int argc, char **argv);
 
 #endif

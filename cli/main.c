@@ -20,6 +20,7 @@ static const char main_help[] =
         "  ls [--json]         every IPC object, its owner and state\n"
         "  rm URL... | --stale remove objects (--stale: dead owners')\n"
         "  limits [--json]     the kernel limits of each mechanism\n"
+        "  tcp-trace           a TCP handshake and close, state by state\n"
         "\n"
         "URLs:\n"
         "  pipe:               anonymous pipe (library: ipk_pair + fork)\n"
@@ -58,6 +59,7 @@ static const struct {
         {"ls", cmd_ls},
         {"rm", cmd_rm},
         {"limits", cmd_limits},
+        {"tcp-trace", cmd_tcp_trace},
 };
 
 static int main_usage(const char *fmt, ...)

@@ -13,6 +13,9 @@ command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
 command -v groff >/dev/null 2>&1 || need="$need groff-base"
 /usr/bin/python3 -c 'import sysv_ipc' 2>/dev/null || need="$need python3-sysv-ipc"
+# tcp-trace: libpcap for its packets, tshark to check them against.
+pkg-config --exists libpcap 2>/dev/null || need="$need libpcap-dev"
+command -v tshark >/dev/null 2>&1 || need="$need tshark"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "missing:$need" >&2

@@ -1,0 +1,100 @@
+/*
+ * tcptrace.h - what the parts of `ipckit tcp-trace` share: one timeline
+ * of events (state changes from the kernel, packets from a capture on
+ * lo), the loopback scenario that makes them, and the sources that fill
+ * the timeline (tracefs, sock_diag, libpcap).
+ */
+#ifndef IPK_TCPTRACE_H
+#define IPK_TCPTRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum tt_side { TT_CLIENT, TT_SERVER };
+enum tt_kind { TT_STATE, TT_PACKET };
+enum tt_close { TT_CLOSE_CLIENT, TT_CLOSE_SERVER, TT_CLOSE_BOTH };
+
+/* TCP flag bits as in the header's 13th byte. */
+#define TT_FIN 0x01
+#define TT_SYN 0x02
+#define TT_RST 0x04
+#define TT_PSH 0x08
+#define TT_ACK 0x10
+
+struct tt_event {
+	double t; /* CLOCK_MONOTONIC seconds */
+	enum tt_kind kind;
+	enum tt_side side; /* state: whose socket; packet: the sender */
+	int oldst, newst;  /* kernel TCP_* numbers (1 ESTABLISHED ...) */
+	bool sampled;      /* seen by polling sock_diag, not the tracepoint */
+	bool timewait; /* X -> CLOSE that handed over to a timewait socket */
+	uint8_t flags;
+	uint32_t seq, ack, len;
+};
+
+struct tt_trace {
+	struct tt_event *ev;
+	size_t n, cap;
+	int port, cport; /* server's and client's port */
+	bool v6;
+	const char *states;  /* "tracepoint" or "sampled" */
+	const char *packets; /* NULL when none, else "libpcap" */
+	const char *nopkt;   /* why there are no packets */
+	double t0;           /* start, CLOCK_MONOTONIC */
+	uint32_t isn[2];     /* per side, from the SYN each sent */
+	bool have_isn[2];
+	long long tw_ms[2]; /* each side's TIME_WAIT time left, -1 none */
+	bool waited;        /* --wait saw them end */
+};
+
+struct tt_opts {
+	int port;
+	int v6, linger, json, wait, help; /* int: getopt_long sets them */
+	long long data;
+	enum tt_close close;
+	const char *pcap, *svg;
+};
+
+/* Append one event; -ENOMEM. */
+int tt_add(struct tt_trace *tr, const struct tt_event *e);
+double tt_now(void);
+const char *tt_state_name(int st);
+
+/* The loopback server and client (tcptrace_run.c).  cb runs once the
+ * listener has its port and before the connection. */
+struct tt_run;
+int tt_run_listen(struct tt_run **r, const struct tt_opts *o, int *port);
+int tt_run_go(struct tt_run *r, const struct tt_opts *o, int *cport);
+void tt_run_free(struct tt_run *r);
+
+/* Kernel states through a tracefs instance of our own (tcptrace_fs.c). */
+struct tt_fs;
+int tt_fs_open(struct tt_fs **fs, int port);
+int tt_fs_collect(struct tt_fs *fs, struct tt_trace *tr);
+void tt_fs_close(struct tt_fs *fs);
+
+/* sock_diag (tcptrace_diag.c): the TIME_WAIT socket of the trace and its
+ * timer; a sampler thread for when there is no tracepoint. */
+int tt_diag_timewait(struct tt_trace *tr);
+struct tt_sampler;
+int tt_sampler_start(struct tt_sampler **s, struct tt_trace *tr);
+void tt_sampler_stop(struct tt_sampler *s);
+
+/* Packets (tcptrace_pcap.c, or tcptrace_nopcap.c without libpcap). */
+struct tt_cap;
+int tt_cap_open(struct tt_cap **c, int port, const char **why);
+int tt_cap_collect(struct tt_cap *c, struct tt_trace *tr, const char *file);
+void tt_cap_close(struct tt_cap *c);
+
+/* Output (tcptrace_out.c, tcptrace_svg.c): flags as "SYN+ACK", a
+ * number relative to side's ISN ("j+1"), the state an event shows. */
+void tt_flags(uint8_t f, char *buf, size_t size);
+void tt_rel(const struct tt_trace *tr, int side, uint32_t v, char *buf,
+            size_t size);
+const char *tt_shown_state(const struct tt_event *e);
+void tt_out_text(FILE *f, const struct tt_trace *tr);
+void tt_out_json(FILE *f, const struct tt_trace *tr);
+int tt_out_svg(const char *file, const struct tt_trace *tr);
+
+#endif

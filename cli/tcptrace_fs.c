@@ -1,0 +1,193 @@
+/*
+ * tcptrace_fs.c - TCP state changes from the kernel's
+ * sock:inet_sock_set_state tracepoint, through a tracefs instance of our
+ * own (instances/ipckit-PID): its own buffer, filter and clock, so the
+ * global trace settings are never touched.  tracefs is mounted on a
+ * temporary directory when it is not mounted already, and unmounted after.
+ */
+#include "cli.h"
+#include "tcptrace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FS_EVENT "events/sock/inet_sock_set_state/"
+
+struct tt_fs {
+	char mnt[64];        /* our own mount point, or "" */
+	char inst[PATH_MAX]; /* the instance directory */
+	int port;
+};
+
+static const char *const fs_names[] = {
+        "",          "ESTABLISHED", "SYN_SENT",     "SYN_RECV",   "FIN_WAIT1",
+        "FIN_WAIT2", "TIME_WAIT",   "CLOSE",        "CLOSE_WAIT", "LAST_ACK",
+        "LISTEN",    "CLOSING",     "NEW_SYN_RECV",
+};
+
+const char *
+tt_state_name(int st)
+{
+	if (st <= 0 || st >= (int)(sizeof(fs_names) / sizeof(fs_names[0])))
+		return "?";
+	return fs_names[st];
+}
+
+static int
+fs_state(const char *name)
+{
+	for (int i = 1; i < (int)(sizeof(fs_names) / sizeof(fs_names[0])); i++)
+		if (!strcmp(fs_names[i], name))
+			return i;
+	return 0;
+}
+
+static int
+fs_write(const struct tt_fs *fs, const char *file, const char *text)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", fs->inst, file);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* The tracefs root: the usual mount, else one of our own. */
+static int
+fs_root(struct tt_fs *fs, char *root, size_t size)
+{
+	if (access("/sys/kernel/tracing/instances", F_OK) == 0) {
+		snprintf(root, size, "/sys/kernel/tracing");
+		return 0;
+	}
+	snprintf(fs->mnt, sizeof(fs->mnt), "/tmp/ipckit-tracefs.XXXXXX");
+	if (!mkdtemp(fs->mnt)) {
+		fs->mnt[0] = '\0';
+		return -errno;
+	}
+	if (mount("nodev", fs->mnt, "tracefs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+	          NULL)) {
+		int err = -errno;
+		rmdir(fs->mnt);
+		fs->mnt[0] = '\0';
+		return err;
+	}
+	snprintf(root, size, "%s", fs->mnt);
+	return 0;
+}
+
+static int
+fs_setup(struct tt_fs *fs)
+{
+	char filter[96];
+	snprintf(filter, sizeof(filter), "sport == %d || dport == %d", fs->port,
+	         fs->port);
+	int err = fs_write(fs, "trace_clock", "mono");
+	if (!err)
+		err = fs_write(fs, FS_EVENT "filter", filter);
+	if (!err)
+		err = fs_write(fs, FS_EVENT "enable", "1");
+	return err;
+}
+
+int
+tt_fs_open(struct tt_fs **out, int port)
+{
+	struct tt_fs *fs = calloc(1, sizeof(*fs));
+	char root[64];
+	if (!fs)
+		return -ENOMEM;
+	fs->port = port;
+	int err = fs_root(fs, root, sizeof(root));
+	if (err)
+		goto out_free;
+	snprintf(fs->inst, sizeof(fs->inst), "%s/instances/ipckit-%d", root,
+	         (int)getpid());
+	if (mkdir(fs->inst, 0700)) {
+		err = -errno;
+		fs->inst[0] = '\0';
+		goto out_free;
+	}
+	err = fs_setup(fs);
+	if (err)
+		goto out_free;
+	*out = fs;
+	return 0;
+out_free:
+	tt_fs_close(fs);
+	return err;
+}
+
+/* "... 10431.020580: inet_sock_set_state: family=AF_INET ... sport=N
+ * dport=N ... oldstate=TCP_X newstate=TCP_Y" into an event. */
+static bool
+fs_parse(const char *line, int port, struct tt_event *e)
+{
+	const char *p = strstr(line, ": inet_sock_set_state: ");
+	const char *ts = p;
+	while (ts && ts > line && ts[-1] != ' ')
+		ts--;
+	const char *sp = strstr(line, " sport="), *dp = strstr(line, " dport=");
+	const char *os = strstr(line, " oldstate=TCP_");
+	const char *ns = strstr(line, " newstate=TCP_");
+	if (!p || !sp || !dp || !os || !ns)
+		return false;
+	char old[16], new[16];
+	int sport = atoi(sp + 7), dport = atoi(dp + 7);
+	if (sscanf(os + 14, "%15[A-Z0-9_]", old) != 1 ||
+	    sscanf(ns + 14, "%15[A-Z0-9_]", new) != 1)
+		return false;
+	/* The listener (dport 0) is not part of the connection. */
+	if (sport == port && dport == 0)
+		return false;
+	memset(e, 0, sizeof(*e));
+	e->t = strtod(ts, NULL);
+	e->kind = TT_STATE;
+	e->side = sport == port ? TT_SERVER : TT_CLIENT;
+	e->oldst = fs_state(old);
+	e->newst = fs_state(new);
+	return true;
+}
+
+int
+tt_fs_collect(struct tt_fs *fs, struct tt_trace *tr)
+{
+	char path[PATH_MAX + 16], line[1024];
+	snprintf(path, sizeof(path), "%s/trace", fs->inst);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	int err = 0;
+	struct tt_event e;
+	while (!err && fgets(line, sizeof(line), f))
+		if (line[0] != '#' && fs_parse(line, fs->port, &e))
+			err = tt_add(tr, &e);
+	fclose(f);
+	return err;
+}
+
+void
+tt_fs_close(struct tt_fs *fs)
+{
+	if (!fs)
+		return;
+	if (fs->inst[0]) {
+		fs_write(fs, FS_EVENT "enable", "0");
+		rmdir(fs->inst);
+	}
+	if (fs->mnt[0]) {
+		umount2(fs->mnt, MNT_DETACH);
+		rmdir(fs->mnt);
+	}
+	free(fs);
+}

@@ -1,0 +1,32 @@
+/*
+ * tcptrace_nopcap.c - tcp-trace built without libpcap (IPK_PCAP off or
+ * libpcap-dev absent): no packets, and a message saying so; the states
+ * still come from the kernel.
+ */
+#include "cli.h"
+#include "tcptrace.h"
+
+#include <errno.h>
+
+int
+tt_cap_open(struct tt_cap **c, int port, const char **why)
+{
+	(void)port;
+	*c = NULL;
+	*why = "this ipckit was built without libpcap (install libpcap-dev "
+	       "and rebuild)";
+	return -ENOTSUP;
+}
+
+int
+tt_cap_collect(struct tt_cap *c, struct tt_trace *tr, const char *file)
+{
+	(void)c, (void)tr, (void)file;
+	return -ENOTSUP;
+}
+
+void
+tt_cap_close(struct tt_cap *c)
+{
+	(void)c;
+}
