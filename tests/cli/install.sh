@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the build into a scratch prefix and builds a program against it
 # with pkg-config and with find_package(ipckit); checks that the shared
-# library exports nothing but the ipk_ API, that the man pages and LICENSE
-# are installed (and render without warnings), that ipckit.pc is right for
-# a /usr prefix with a multiarch or absolute libdir (staged with DESTDIR),
+# library exports nothing but the ipk_ API, that the man pages, the bash
+# completion and LICENSE are installed (the pages render without
+# warnings), that ipckit.pc is right for a /usr prefix with a multiarch
+# or absolute libdir (staged with DESTDIR),
 # and that a parent project can add_subdirectory() the source tree, link
 # ipckit::ipckit, and not build ipckit's tests.
 set -u
@@ -59,12 +60,18 @@ check test -f "$tmp/p/include/ipckit.h"
 check test -f "$tmp/p/share/doc/ipckit/LICENSE"
 check cmp -s "$src/LICENSE" "$tmp/p/share/doc/ipckit/LICENSE"
 for page in man1/ipckit.1 man3/ipckit.3 man1/ipckit-ls.1 man1/ipckit-rm.1 \
-	man1/ipckit-limits.1; do
+	man1/ipckit-limits.1 man1/ipckit-send.1 man1/ipckit-recv.1 \
+	man1/ipckit-sem.1 man1/ipckit-bench.1; do
 	check test -f "$tmp/p/share/man/$page"
 	warn=$(groff -t -man -Tutf8 -rLL=80n -ww -z "$tmp/p/share/man/$page" 2>&1)
 	check test -z "$warn"
 	[ -z "$warn" ] || echo "$page: $warn"
 done
+
+# The bash completion, where bash-completion looks for it, loadable.
+comp=$tmp/p/share/bash-completion/completions/ipckit
+check cmp -s "$src/completion/ipckit.bash" "$comp"
+check bash -c 'source "$1" && complete -p ipckit >/dev/null' _ "$comp"
 
 # A parent project that add_subdirectory()s the source tree, configured
 # for /usr as a distribution package would be.  One build serves both.
