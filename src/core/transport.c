@@ -11,6 +11,7 @@ extern const struct ipk_transport ipk__sysvmsg, ipk__mq;
 extern const struct ipk_transport ipk__unix, ipk__unixpacket, ipk__unixgram;
 extern const struct ipk_transport ipk__tcp, ipk__udp;
 extern const struct ipk_transport ipk__shm, ipk__sysvshm;
+extern const struct ipk_transport ipk__redis; /* when built: IPK_HAVE_REDIS */
 
 const struct ipk_transport *const ipk__transports[] = {
         &ipk__pipe,       /* notes 6.1 */
@@ -24,6 +25,9 @@ const struct ipk_transport *const ipk__transports[] = {
         &ipk__unixgram,   /* 6.6 */
         &ipk__tcp,        /* 6.6 */
         &ipk__udp,        /* 6.6 */
+#ifdef IPK_HAVE_REDIS
+        &ipk__redis, /* beyond one machine */
+#endif
         NULL,
 };
 

@@ -1,0 +1,386 @@
+/*
+ * redis_conn.c - the connection half of redis.c: the URL's address and
+ * credentials, a connect that honours the channel's deadline and cancel
+ * descriptor, and pipelined commands on a non-blocking hiredis context
+ * (hiredis formats and parses; every wait is ipk__wait's).
+ */
+#include "redis_conn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static int
+rds_hex(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Copy [s, s+n) to out, decoding %XX: 0, or -EINVAL. */
+static int
+rds_unescape(const char *s, size_t n, char *out, size_t size)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++, o++) {
+		int ch = (unsigned char)s[i];
+		if (ch == '%') {
+			int hi = i + 2 < n ? rds_hex(s[i + 1]) : -1;
+			int lo = hi >= 0 ? rds_hex(s[i + 2]) : -1;
+			if (lo < 0)
+				return -EINVAL;
+			ch = hi * 16 + lo;
+			i += 2;
+		}
+		if (o + 1 >= size || ch == 0)
+			return -EINVAL;
+		out[o] = (char)ch;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* "user:pass", ":pass" or "user" before the '@'. */
+static int
+rds_userinfo(const char *s, size_t n, struct ipk__rds_addr *a)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t ul = colon ? (size_t)(colon - s) : n;
+	if (rds_unescape(s, ul, a->user, sizeof(a->user)) < 0)
+		return -EINVAL;
+	if (!colon)
+		return 0;
+	return rds_unescape(colon + 1, n - ul - 1, a->pass, sizeof(a->pass));
+}
+
+/* "host", "host:port", "[v6]" or "[v6]:port". */
+static int
+rds_hostport(const char *s, size_t n, struct ipk__rds_addr *a)
+{
+	const char *end = s + n, *p = NULL;
+	if (n && *s == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb || (rb + 1 < end && rb[1] != ':'))
+			return -EINVAL;
+		p = rb + 1 < end ? rb + 1 : NULL;
+		s++, n = (size_t)(rb - s);
+	} else if ((p = memchr(s, ':', n))) {
+		n = (size_t)(p - s);
+	}
+	if (n == 0 || n >= sizeof(a->host))
+		return -EINVAL;
+	memcpy(a->host, s, n);
+	a->host[n] = '\0';
+	a->port = 6379;
+	if (!p)
+		return 0;
+	char digits[8] = "";
+	size_t dl = (size_t)(end - p - 1);
+	if (dl == 0 || dl >= sizeof(digits) || strspn(p + 1, "0123456789") < dl)
+		return -EINVAL;
+	memcpy(digits, p + 1, dl);
+	long port = strtol(digits, NULL, 10);
+	if (port < 1 || port > 65535)
+		return -EINVAL;
+	a->port = (int)port;
+	return 0;
+}
+
+int
+ipk__rds_why(char *why, size_t size, const char *text)
+{
+	if (why && size)
+		snprintf(why, size, "%s", text);
+	return -EINVAL;
+}
+
+static int
+rds_key(const char *path, struct ipk__rds_addr *a, char *why, size_t size)
+{
+	if (!path || !path[1])
+		return ipk__rds_why(why, size,
+		                    "redis:// needs a stream key: "
+		                    "redis://host:port/stream");
+	if (strspn(path + 1, "0123456789") == strlen(path + 1))
+		return ipk__rds_why(
+		        why, size,
+		        "an all-digit path is a database number in "
+		        "other Redis URLs: use ?db=N and a stream name");
+	a->key = strdup(path + 1);
+	return a->key ? 0 : -ENOMEM;
+}
+
+int
+ipk__rds_addr_parse(const struct ipk_url *u, struct ipk__rds_addr *a, char *why,
+                    size_t size)
+{
+	memset(a, 0, sizeof(*a));
+	const char *rest = u->rest, *path = strchr(rest, '/');
+	size_t auth = path ? (size_t)(path - rest) : strlen(rest);
+	const char *at = NULL;
+	for (size_t i = 0; i < auth; i++) /* the last '@': passwords hold any */
+		if (rest[i] == '@')
+			at = rest + i;
+	if (at && rds_userinfo(rest, (size_t)(at - rest), a) < 0)
+		return ipk__rds_why(why, size, "bad user:password before '@'");
+	const char *hp = at ? at + 1 : rest;
+	if (rds_hostport(hp, (size_t)(rest + auth - hp), a) < 0)
+		return ipk__rds_why(why, size,
+		                    "bad host:port (a name, an IPv4 address or "
+		                    "[IPv6], port 1 to 65535)");
+	if (ipk__url_num(u, "db", 0, INT_MAX, &a->db) < 0)
+		return ipk__rds_why(why, size, "bad ?db= (a database number)");
+	const char *env = getenv("REDISCLI_AUTH");
+	if (!a->pass[0] && env && strlen(env) < sizeof(a->pass))
+		strcpy(a->pass, env);
+	return rds_key(path, a, why, size);
+}
+
+void
+ipk__rds_addr_free(struct ipk__rds_addr *a)
+{
+	free(a->key);
+	memset(a, 0, sizeof(*a)); /* the password too */
+}
+
+char *
+ipk__rds_redact(const char *text)
+{
+	const char *auth = strstr(text, "//");
+	auth = auth ? auth + 2 : text;
+	size_t n = strcspn(auth, "/?");
+	const char *at = NULL, *colon = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (auth[i] == '@')
+			at = auth + i;
+	if (at)
+		colon = memchr(auth, ':', (size_t)(at - auth));
+	if (!colon)
+		return strdup(text);
+	size_t head = (size_t)(colon + 1 - text);
+	size_t len = head + 3 + strlen(at) + 1;
+	char *out = malloc(len);
+	if (out)
+		snprintf(out, len, "%.*s***%s", (int)head, text, at);
+	return out;
+}
+
+void
+ipk__rds_cmd_add(struct ipk__rds_cmd *cmd, const char *s, size_t len)
+{
+	cmd->argv[cmd->argc] = s;
+	cmd->len[cmd->argc++] = len;
+}
+
+void
+ipk__rds_add(struct ipk__rds_cmd *cmd, const char *s)
+{
+	ipk__rds_cmd_add(cmd, s, strlen(s));
+}
+
+static int
+rds_ctx_err(const redisContext *ctx)
+{
+	if (ctx->err == REDIS_ERR_PROTOCOL)
+		return -EPROTO;
+	return ctx->err == REDIS_ERR_OOM ? -ENOMEM : -EPIPE;
+}
+
+static int
+rds_flush(const struct ipk_chan *c, redisContext *ctx, int64_t deadline)
+{
+	for (;;) {
+		int done = 0;
+		if (redisBufferWrite(ctx, &done) != REDIS_OK)
+			return rds_ctx_err(ctx);
+		if (done)
+			return 0;
+		int rc = ipk__wait(c, ctx->fd, POLLOUT, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* The deadline of a reply: the server owes it by the caller's deadline,
+ * a blocking command's end, so past it only the round trip is allowed. */
+static int64_t
+rds_reply_deadline(int64_t deadline)
+{
+	if (deadline == IPK_NEVER)
+		return IPK_NEVER;
+	int64_t now = ipk__now_ms();
+	return (deadline > now ? deadline : now) + IPK__RDS_GRACE_MS;
+}
+
+static int
+rds_read(const struct ipk_chan *c, redisContext *ctx, redisReply **r,
+         int64_t deadline)
+{
+	for (;;) {
+		void *p = NULL;
+		if (redisGetReplyFromReader(ctx, &p) != REDIS_OK)
+			return rds_ctx_err(ctx);
+		if (p) {
+			*r = p;
+			return 0;
+		}
+		int rc = ipk__wait(c, ctx->fd, POLLIN, deadline);
+		if (rc == -EAGAIN)
+			rc = -ETIMEDOUT;
+		if (rc < 0)
+			return rc;
+		if (redisBufferRead(ctx) != REDIS_OK)
+			return rds_ctx_err(ctx);
+	}
+}
+
+int
+ipk__rds_exec(const struct ipk_chan *c, redisContext *ctx,
+              struct ipk__rds_cmd *cmd, size_t n, redisReply **r,
+              int64_t deadline)
+{
+	memset(r, 0, n * sizeof(*r));
+	for (size_t i = 0; i < n; i++)
+		if (redisAppendCommandArgv(ctx, cmd[i].argc, cmd[i].argv,
+		                           cmd[i].len) != REDIS_OK)
+			return -ENOMEM;
+	int64_t until = rds_reply_deadline(deadline);
+	int rc = rds_flush(c, ctx, until);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = rds_read(c, ctx, &r[i], until);
+	if (rc < 0)
+		ipk__rds_free(r, n);
+	return rc;
+}
+
+void
+ipk__rds_free(redisReply **r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (r[i])
+			freeReplyObject(r[i]);
+		r[i] = NULL;
+	}
+}
+
+bool
+ipk__rds_is(const redisReply *r, const char *prefix)
+{
+	return r && r->type == REDIS_REPLY_ERROR &&
+	       strncmp(r->str, prefix, strlen(prefix)) == 0;
+}
+
+int
+ipk__rds_error(const redisReply *r)
+{
+	if (!r || r->type != REDIS_REPLY_ERROR)
+		return 0;
+	if (ipk__rds_is(r, "WRONGPASS") || ipk__rds_is(r, "NOAUTH") ||
+	    ipk__rds_is(r, "NOPERM") || strstr(r->str, "password"))
+		return -EACCES;
+	if (ipk__rds_is(r, "WRONGTYPE"))
+		return -EEXIST;
+	if (ipk__rds_is(r, "NOGROUP") || strstr(r->str, "no such key"))
+		return -ENOENT;
+	if (ipk__rds_is(r, "OOM"))
+		return -ENOMEM;
+	return -EPROTO;
+}
+
+/* Immediate failures of redisConnectNonBlock: refused, unresolved. */
+static int
+rds_connect_err(const redisContext *ctx, int e)
+{
+	if (ctx->err == REDIS_ERR_IO)
+		return e ? -e : -EPIPE;
+	return ctx->err == REDIS_ERR_OOM ? -ENOMEM : -ENXIO;
+}
+
+static int
+rds_connect_once(const struct ipk_chan *c, const struct ipk__rds_addr *a,
+                 int64_t deadline, redisContext **out)
+{
+	errno = 0;
+	redisContext *ctx = redisConnectNonBlock(a->host, a->port);
+	int e = errno;
+	if (!ctx)
+		return -ENOMEM;
+	int rc = ctx->err ? rds_connect_err(ctx, e)
+	                  : ipk__wait(c, ctx->fd, POLLOUT, deadline);
+	if (rc == 0) {
+		socklen_t len = sizeof(e);
+		if (getsockopt(ctx->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+			e = errno;
+		rc = -e;
+	}
+	if (rc < 0) {
+		redisFree(ctx);
+		return rc == -EAGAIN ? -ETIMEDOUT : rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+/* AUTH (when there is a password), SELECT (when ?db), then PING: a
+ * server that needs a password we lack says NOAUTH to the PING. */
+static int
+rds_hello(const struct ipk_chan *c, redisContext *ctx,
+          const struct ipk__rds_addr *a, int64_t deadline)
+{
+	struct ipk__rds_cmd cmd[3] = {{0}};
+	size_t n = 0;
+	char db[24];
+	if (a->pass[0]) {
+		ipk__rds_add(&cmd[n], "AUTH");
+		if (a->user[0])
+			ipk__rds_cmd_add(&cmd[n], a->user, strlen(a->user));
+		ipk__rds_cmd_add(&cmd[n++], a->pass, strlen(a->pass));
+	}
+	if (a->db) {
+		snprintf(db, sizeof(db), "%lld", a->db);
+		ipk__rds_add(&cmd[n], "SELECT");
+		ipk__rds_cmd_add(&cmd[n++], db, strlen(db));
+	}
+	ipk__rds_add(&cmd[n++], "PING");
+	redisReply *r[3];
+	int rc = ipk__rds_exec(c, ctx, cmd, n, r, deadline);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = ipk__rds_error(r[i]);
+	if (rc == 0 && (r[n - 1]->type != REDIS_REPLY_STATUS ||
+	                strcmp(r[n - 1]->str, "PONG") != 0))
+		rc = -EPROTO;
+	ipk__rds_free(r, n);
+	return rc;
+}
+
+int
+ipk__rds_connect(const struct ipk_chan *c, const struct ipk__rds_addr *a,
+                 int64_t deadline, redisContext **out)
+{
+	int step = 1, rc, e;
+	redisContext *ctx = NULL;
+	/* Wait for the server to come up, as a TCP dial waits. */
+	while ((rc = rds_connect_once(c, a, deadline, &ctx)) == -ECONNREFUSED)
+		if ((e = ipk__backoff(c, &step, deadline)) < 0)
+			return e == -ECANCELED ? e : rc;
+	if (rc < 0)
+		return rc;
+	rc = rds_hello(c, ctx, a, deadline);
+	if (rc < 0) {
+		redisFree(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
