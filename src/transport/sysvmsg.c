@@ -288,11 +288,14 @@ svmq_await(struct svmq_chan *q, long sel, int *step, int64_t deadline)
 	int left = ipk__remaining(deadline);
 	if (left == 0)
 		return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
-	if (*step > 0 || ipk__svmq_arm(&q->w, q->id, sel) < 0)
-		return svmq_pause(&q->base, step, deadline);
-	int rc = ipk__wait(&q->base, q->w.efd, POLLIN, deadline);
-	if (rc == 0)
-		rc = ipk__svmq_error(&q->w);
+	int rc = *step > 0 ? -1 : ipk__svmq_arm(&q->w, q->id, sel);
+	if (rc != 0)
+		return rc > 0 ? 0 : svmq_pause(&q->base, step, deadline);
+	rc = ipk__wait(&q->base, q->w.efd, POLLIN, deadline);
+	if (rc < 0)
+		return rc;
+	ipk__svmq_drain(&q->w);
+	rc = ipk__svmq_error(&q->w);
 	return rc == -EIDRM || rc == -EINVAL ? 0 : rc; /* msgrcv tells which */
 }
 

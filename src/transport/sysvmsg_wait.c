@@ -7,10 +7,13 @@
  */
 #include "sysvmsg_wait.h"
 
+#include "../sync/futex.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
-#include <stdint.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/msg.h>
 #include <unistd.h>
@@ -18,12 +21,14 @@
 /* The thread only sleeps; what unwinding a cancel needs fits easily. */
 #define WAIT_STACK (256 * 1024)
 
-/* Read without the lock by a receive that finds nothing held. */
-static void
-wait_set_held(struct ipk__svmq_waiter *w, bool held)
-{
-	__atomic_store_n(&w->held, held, __ATOMIC_RELEASE);
-}
+/*
+ * phase: IDLE until the first arm; ARMED: the thread waits in msgrcv (the
+ * receive moves it there); TOLD: the thread wrote efd and sleeps on the
+ * futex until armed again; STOP: the thread must end.  Only the thread
+ * moves ARMED to TOLD, and it writes efd before, so a receive that sees
+ * TOLD can drain efd and arm again without a wake-up getting lost.
+ */
+enum { WAIT_IDLE, WAIT_ARMED, WAIT_TOLD, WAIT_STOP };
 
 /* A fresh eventfd on the number w->efd had, so ipk_fd stays valid. */
 static void
@@ -52,13 +57,11 @@ wait_adopt(struct ipk__svmq_waiter *w)
 		return;
 	if (w->pid && w->efd >= 0)
 		wait_new_efd(w);
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
 	w->pid = me;
-	w->running = w->done = w->armed = w->busy = w->ready = false;
-	w->stop = false;
-	wait_set_held(w, false);
+	w->phase = WAIT_IDLE;
 	w->err = 0;
+	w->held = w->done = false;
+	w->running = w->drained = false;
 }
 
 void
@@ -68,20 +71,6 @@ ipk__svmq_waiter_init(struct ipk__svmq_waiter *w)
 	w->pid = 0;
 }
 
-/* Under the lock: tell the receive, once until it re-arms. */
-static void
-wait_notify(struct ipk__svmq_waiter *w)
-{
-	uint64_t one = 1;
-	w->armed = false;
-	if (w->ready)
-		return;
-	w->ready = true;
-	if (write(w->efd, &one, sizeof(one)) < 0) {
-		/* the counter cannot overflow: one write per drain */
-	}
-}
-
 /* Cancelled as msgrcv returned a 0-byte message: keep it. */
 static void
 wait_took(void *arg)
@@ -89,10 +78,8 @@ wait_took(void *arg)
 	struct ipk__svmq_waiter *w = arg;
 	if (!w->probe)
 		return;
-	pthread_mutex_lock(&w->lock);
 	w->held_type = w->probe;
-	wait_set_held(w, true);
-	pthread_mutex_unlock(&w->lock);
+	atomic_store(&w->held, true);
 }
 
 /*
@@ -114,17 +101,24 @@ wait_probe(struct ipk__svmq_waiter *w, long sel)
 	return rc;
 }
 
-/* Under the lock, after a probe: what the receive must learn. */
-static void
-wait_record(struct ipk__svmq_waiter *w, int rc)
+/* After a probe: publish what the receive must learn, then tell it. */
+static bool
+wait_tell(struct ipk__svmq_waiter *w, int rc)
 {
+	uint64_t one = 1;
 	if (rc == 0) {
 		w->held_type = w->probe;
-		wait_set_held(w, true);
+		atomic_store(&w->held, true);
 	} else if (rc != -E2BIG) {
-		w->err = rc; /* -EIDRM when the queue was removed */
+		atomic_store(&w->err, rc); /* -EIDRM: the queue was removed */
 	}
-	wait_notify(w);
+	if (write(w->efd, &one, sizeof(one)) < 0) {
+		/* cannot overflow: one write per arm, drained before the next
+		 */
+	}
+	uint32_t armed = WAIT_ARMED;
+	return atomic_compare_exchange_strong(&w->phase, &armed, WAIT_TOLD) &&
+	       (rc == 0 || rc == -E2BIG); /* an error ends the thread */
 }
 
 static void *
@@ -132,23 +126,19 @@ wait_main(void *arg)
 {
 	struct ipk__svmq_waiter *w = arg;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_mutex_lock(&w->lock);
-	while (!w->stop && !w->err) {
-		if (!w->armed || w->held) {
-			pthread_cond_wait(&w->cond, &w->lock);
+	for (;;) {
+		uint32_t ph = atomic_load(&w->phase);
+		if (ph == WAIT_STOP)
+			break;
+		if (ph != WAIT_ARMED) {
+			ipk__futex_wait(&w->phase, ph, -1);
 			continue;
 		}
-		long sel = w->sel;
-		w->busy = true;
-		pthread_mutex_unlock(&w->lock);
-		int rc = wait_probe(w, sel);
-		pthread_mutex_lock(&w->lock);
-		w->busy = false;
-		if (rc != -EINTR)
-			wait_record(w, rc);
+		int rc = wait_probe(w, w->sel);
+		if (rc != -EINTR && !wait_tell(w, rc))
+			break;
 	}
-	w->done = true;
-	pthread_mutex_unlock(&w->lock);
+	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -166,8 +156,9 @@ wait_start(struct ipk__svmq_waiter *w)
 	pthread_attr_setstacksize(&attr, WAIT_STACK);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	w->stop = w->done = false;
+	w->phase = WAIT_IDLE;
 	w->err = 0;
+	w->done = false;
 	int rc = pthread_create(&w->thread, &attr, wait_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
@@ -184,13 +175,12 @@ wait_start(struct ipk__svmq_waiter *w)
 static void
 wait_stop(struct ipk__svmq_waiter *w)
 {
-	pthread_mutex_lock(&w->lock);
-	w->stop = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	atomic_store(&w->phase, WAIT_STOP);
+	ipk__futex_wake(&w->phase);
 	pthread_cancel(w->thread);
 	pthread_join(w->thread, NULL);
-	w->running = w->armed = w->busy = w->stop = false;
+	w->running = false;
+	w->drained = false;
 }
 
 static bool
@@ -199,72 +189,94 @@ wait_accepts(long sel, long type)
 	return sel == 0 || type == sel || (sel < 0 && type <= -sel);
 }
 
-/* A held 0-byte message another selector does not take goes back. */
+/*
+ * Before arming: a held 0-byte message sel does not take goes back (the
+ * thread probes only with nothing held).  The thread is not in msgrcv.
+ */
 static int
 wait_put_back(struct ipk__svmq_waiter *w, long sel)
 {
-	int rc = 0;
-	pthread_mutex_lock(&w->lock);
-	if (w->held && !wait_accepts(sel, w->held_type)) {
-		rc = msgsnd(w->qid, &w->held_type, 0, IPC_NOWAIT) < 0 ? -errno
-		                                                      : 0;
-		if (rc == 0)
-			wait_set_held(w, false);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return rc;
+	if (!atomic_load(&w->held))
+		return 0;
+	if (wait_accepts(sel, w->held_type))
+		return 1; /* the receive takes it first */
+	if (msgsnd(w->qid, &w->held_type, 0, IPC_NOWAIT) < 0)
+		return -errno;
+	atomic_store(&w->held, false);
+	return 0;
+}
+
+/* A thread in msgrcv with another selector, or one that ended, goes. */
+static void
+wait_reuse(struct ipk__svmq_waiter *w, long sel)
+{
+	if (!w->running)
+		return;
+	if (atomic_load(&w->done) ||
+	    (atomic_load(&w->phase) == WAIT_ARMED && w->sel != sel))
+		wait_stop(w);
+}
+
+/*
+ * The phase; but a thread whose efd write was drained is past its msgrcv
+ * even while it still says ARMED: wait the instant until it says TOLD.
+ */
+static uint32_t
+wait_settle(struct ipk__svmq_waiter *w)
+{
+	uint32_t ph;
+	while ((ph = atomic_load(&w->phase)) == WAIT_ARMED && w->drained)
+		sched_yield();
+	return ph;
 }
 
 int
 ipk__svmq_arm(struct ipk__svmq_waiter *w, int qid, long sel)
 {
 	wait_adopt(w);
-	pthread_mutex_lock(&w->lock);
-	bool restart = w->running && (w->done || (w->busy && w->sel != sel));
-	pthread_mutex_unlock(&w->lock);
-	if (restart)
-		wait_stop(w);
+	wait_reuse(w, sel);
+	if (w->running && wait_settle(w) == WAIT_ARMED)
+		return 0; /* already waiting for sel */
 	int rc = wait_put_back(w, sel);
 	if (rc == 0 && !w->running) {
 		w->qid = qid; /* before the thread reads it */
 		rc = wait_start(w);
 	}
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	uint64_t n;
-	pthread_mutex_lock(&w->lock);
-	if (w->ready && read(w->efd, &n, sizeof(n)) >= 0)
-		w->ready = false;
+	if (!w->drained && read(w->efd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: nothing was written since the last drain */
+	}
+	w->drained = false;
 	w->sel = sel;
-	w->armed = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	atomic_store(&w->phase, WAIT_ARMED);
+	ipk__futex_wake(&w->phase);
 	return 0;
 }
 
-int
-ipk__svmq_error(struct ipk__svmq_waiter *w)
+void
+ipk__svmq_drain(struct ipk__svmq_waiter *w)
 {
-	pthread_mutex_lock(&w->lock);
-	int err = w->err;
-	pthread_mutex_unlock(&w->lock);
-	return err;
+	uint64_t n;
+	w->drained = read(w->efd, &n, sizeof(n)) == sizeof(n);
+}
+
+int
+ipk__svmq_error(const struct ipk__svmq_waiter *w)
+{
+	return atomic_load(&w->err);
 }
 
 bool
 ipk__svmq_take_held(struct ipk__svmq_waiter *w, long sel, long *type)
 {
-	if (!__atomic_load_n(&w->held, __ATOMIC_ACQUIRE) || w->pid != getpid())
+	if (!atomic_load(&w->held) || w->pid != getpid() ||
+	    !wait_accepts(sel, w->held_type))
 		return false;
-	pthread_mutex_lock(&w->lock);
-	bool take = w->held && wait_accepts(sel, w->held_type);
-	if (take) {
-		*type = w->held_type;
-		wait_set_held(w, false);
-		pthread_cond_signal(&w->cond); /* may probe again */
-	}
-	pthread_mutex_unlock(&w->lock);
-	return take;
+	*type = w->held_type;
+	atomic_store(&w->held, false);
+	return true;
 }
 
 int
@@ -290,8 +302,4 @@ ipk__svmq_waiter_close(struct ipk__svmq_waiter *w, bool removing)
 	if (w->efd >= 0)
 		close(w->efd);
 	w->efd = -1;
-	if (mine) {
-		pthread_cond_destroy(&w->cond);
-		pthread_mutex_destroy(&w->lock);
-	}
 }

@@ -9,41 +9,45 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * The receive side (the channel's caller) and the thread hand over
+ * through phase alone: the receive arms, the thread waits in msgrcv and
+ * then writes the eventfd and marks it told.  Fields a side writes are
+ * published by its store to phase (or held).
+ */
 struct ipk__svmq_waiter {
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* armed or stop changed */
 	pthread_t thread;
-	pid_t pid; /* the process the thread runs in; 0: none */
-	int efd;   /* readable: the waited-for message is queued */
+	pid_t pid; /* the process the state belongs to; 0: never used */
+	int efd;   /* readable: a message for sel is queued */
 	int qid;
-	long sel;        /* the selector the thread waits with */
-	long probe;      /* msgrcv's mtype: nonzero when it took a 0-byte one */
-	long held_type;  /* a 0-byte message the probe took, if held */
-	int err;         /* why the probe's msgrcv failed (-errno), or 0 */
-	bool running;    /* the thread was started and not joined */
-	bool done;       /* it ended (stop, or an error) */
-	bool armed;      /* a receive wants the thread to wait */
-	bool busy;       /* the thread is inside msgrcv */
-	bool ready;      /* efd was written and not drained */
-	bool stop;       /* the thread must end */
-	bool held;       /* see held_type */
-	bool persistent; /* ipk_fd was asked: re-arm after every receive */
+	long sel;               /* set by the receive before it arms */
+	long probe;             /* msgrcv's mtype: set by a 0-byte message */
+	long held_type;         /* the type of that message, while held */
+	_Atomic uint32_t phase; /* see sysvmsg_wait.c */
+	_Atomic int err;        /* why the thread's msgrcv failed, or 0 */
+	_Atomic bool held;      /* the thread took a 0-byte message */
+	_Atomic bool done;      /* the thread ended (an error) */
+	bool running;           /* started and not joined (receive side) */
+	bool drained;           /* the receive read efd since it was told */
+	bool persistent;        /* ipk_fd was asked: re-arm every receive */
 };
 
 /* Before first use (the channel is zeroed): no thread, no descriptor. */
 void ipk__svmq_waiter_init(struct ipk__svmq_waiter *w);
 /*
  * Make the thread wait (in this process) for a message that selector sel
- * takes from queue qid: 0, or -errno when no thread or eventfd could be
- * made.  A thread waiting with another selector is replaced.  Drains
- * the eventfd first: it becomes readable again only when the thread sees
- * a message.
+ * takes from queue qid: 0; 1 when it holds a 0-byte message sel takes
+ * (receive again); or -errno when no thread or eventfd could be made.  A
+ * thread waiting with another selector is replaced.
  */
 int ipk__svmq_arm(struct ipk__svmq_waiter *w, int qid, long sel);
+/* After efd polled readable: read it, so it polls readable only anew. */
+void ipk__svmq_drain(struct ipk__svmq_waiter *w);
 /* The error the thread's msgrcv ended with (-EIDRM...), or 0. */
-int ipk__svmq_error(struct ipk__svmq_waiter *w);
+int ipk__svmq_error(const struct ipk__svmq_waiter *w);
 /* Take the 0-byte message the thread holds if sel accepts it: its type. */
 bool ipk__svmq_take_held(struct ipk__svmq_waiter *w, long sel, long *type);
 /* The eventfd, made (and armed for sel) on first use; or -errno. */
