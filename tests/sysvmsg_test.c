@@ -674,3 +674,32 @@ Test(sysvmsg, child_after_fork_receives)
 	ipk_close(d);
 	ipk_close(f.c);
 }
+
+/*
+ * Closing a dialler whose helper thread waits in msgrcv takes nothing: a
+ * message sent after stays queued, and a 0-byte message the thread took
+ * whole goes back to the queue.
+ */
+Test(sysvmsg, close_under_a_waiting_helper_keeps_messages)
+{
+	ipk_chan *l, *d;
+	cr_assert_eq(ipk_listen(url(14, "?recv=8"), &l), 0);
+	for (int round = 0; round < 2; round++) {
+		cr_assert_eq(ipk_dial(url(14, "?recv=9"), &d), 0);
+		char buf[8];
+		cr_expect_eq(ipk_recv(d, buf, sizeof(buf), 50), -ETIMEDOUT);
+		struct ipk_msg m = {
+		        .buf = "abc", .len = round ? 0 : 3, .type = 9};
+		cr_assert_eq(ipk_sendmsg(l, &m, 0), 0);
+		usleep(50 * 1000); /* the thread sees it (and takes 0 bytes) */
+		cr_expect_eq(stat_key(14).msg_qnum, round ? 0 : 1,
+		             "round %d: what the thread left queued", round);
+		long long t0 = th_now_ms();
+		ipk_close(d);
+		cr_expect_lt(th_now_ms() - t0, 1000 * th_mult(), "close hung");
+		m = (struct ipk_msg){.buf = buf, .len = sizeof(buf), .type = 9};
+		cr_expect_eq(ipk_recvmsg(l, &m, 0), round ? 0 : 3,
+		             "round %d: the message is still queued", round);
+	}
+	ipk_close(l);
+}
