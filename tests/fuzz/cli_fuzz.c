@@ -17,48 +17,37 @@
 
 struct verb {
 	const char *name;
-	void (*run)(int argc, char **argv, int *rc, bool *help);
+	void (*run)(const char *verb, int argc, char **argv, int *rc,
+	            bool *help);
 };
 
-/* A URL the verb goes on with points into argv and parses. */
+/* send and recv share their options; a URL they go on with parses. */
 static void
-check_opts(int argc, char **argv, const struct cli_opts *o)
-{
-	FUZZ_ASSERT(o->url && ipk_url_check(o->url, NULL, 0) == 0);
-	FUZZ_ASSERT(o->nargs >= 0 && o->args + o->nargs == argv + argc);
-	FUZZ_ASSERT(o->timeout >= -1 && o->count >= 0);
-	FUZZ_ASSERT(!o->type_set || cli_scheme_in(o->url, "sysvmsg"));
-	FUZZ_ASSERT(!o->prio_set || cli_scheme_in(o->url, "mq"));
-}
-
-static void
-run_send(int argc, char **argv, int *rc, bool *help)
+run_opts(const char *verb, int argc, char **argv, int *rc, bool *help)
 {
 	struct cli_opts o;
-	*rc = cmd_send_parse(argc, argv, &o);
+	bool send = !strcmp(verb, "send");
+	*rc = send ? cmd_send_parse(argc, argv, &o)
+	           : cmd_recv_parse(argc, argv, &o);
 	*help = o.help;
 	if (*rc || o.help)
 		return;
-	check_opts(argc, argv, &o);
-	FUZZ_ASSERT(!o.file || (!o.nargs && !o.fd_file));
+	FUZZ_ASSERT(o.url && ipk_url_check(o.url, NULL, 0) == 0);
+	FUZZ_ASSERT(o.nargs >= 0 && o.args + o.nargs == argv + argc);
+	FUZZ_ASSERT(o.timeout >= -1 && o.count >= 0);
+	FUZZ_ASSERT(!o.type_set || cli_scheme_in(o.url, "sysvmsg"));
+	FUZZ_ASSERT(!o.prio_set || cli_scheme_in(o.url, "mq"));
+	if (send)
+		FUZZ_ASSERT(!o.file || (!o.nargs && !o.fd_file));
+	else
+		FUZZ_ASSERT(o.nargs == 0 && !(o.hex && o.json));
 }
 
 static void
-run_recv(int argc, char **argv, int *rc, bool *help)
-{
-	struct cli_opts o;
-	*rc = cmd_recv_parse(argc, argv, &o);
-	*help = o.help;
-	if (*rc || o.help)
-		return;
-	check_opts(argc, argv, &o);
-	FUZZ_ASSERT(o.nargs == 0 && !(o.hex && o.json));
-}
-
-static void
-run_sem(int argc, char **argv, int *rc, bool *help)
+run_sem(const char *verb, int argc, char **argv, int *rc, bool *help)
 {
 	struct sem_args a;
+	(void)verb;
 	*rc = cmd_sem_parse(argc, argv, &a);
 	*help = a.help;
 	if (*rc || a.help)
@@ -69,9 +58,10 @@ run_sem(int argc, char **argv, int *rc, bool *help)
 }
 
 static void
-run_bench(int argc, char **argv, int *rc, bool *help)
+run_bench(const char *verb, int argc, char **argv, int *rc, bool *help)
 {
 	struct bench_opts o;
+	(void)verb;
 	*rc = cmd_bench_parse(argc, argv, &o);
 	*help = o.help;
 	if (*rc || o.help)
@@ -86,8 +76,8 @@ run_bench(int argc, char **argv, int *rc, bool *help)
 }
 
 static const struct verb verbs[] = {
-        {"send", run_send},
-        {"recv", run_recv},
+        {"send", run_opts},
+        {"recv", run_opts},
         {"sem", run_sem},
         {"bench", run_bench},
 };
@@ -158,7 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The word that picked the verb stands in its place: argv[0]. */
 	int rc;
 	bool help;
-	v->run(argc, argv, &rc, &help);
+	v->run(v->name, argc, argv, &rc, &help);
 	fclose(stdout);
 	fclose(stderr);
 	stdout = saved_out;
