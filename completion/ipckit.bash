@@ -5,7 +5,7 @@
 
 _ipckit_verbs="send recv relay sem bench ls rm limits tcp-trace"
 _ipckit_schemes="pipe: fifo: sysvmsg: mq: unix: unixgram: unixpacket: tcp://
-udp:// shm: sysvshm:"
+udp:// shm: sysvshm: redis://"
 # What `ipckit rm` removes, and the kinds of `ipckit ls --kind`.
 _ipckit_rm_schemes="sysvmsg: sysvshm: sysvsem: mq: shm: sem: fifo: unix:
 unixgram: unixpacket:"

@@ -54,6 +54,7 @@ same "send options" "$(comp 'ipckit send --')" \
 same "bench --c" "$(comp 'ipckit bench --c')" "--count --csv"
 same "schemes after send" "$(comp 'ipckit send u')" \
 	"udp:// unix: unixgram: unixpacket:"
+same "schemes with r" "$(comp 'ipckit recv r')" "redis://"
 same "stdio: for relay" "$(comp 'ipckit relay st')" "stdio:"
 same "relay's second URL" "$(comp 'ipckit relay --both stdio: tc')" "tcp://"
 same "no third relay URL" "$(comp 'ipckit relay a: b: ')" ""
