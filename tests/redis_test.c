@@ -50,6 +50,18 @@ rs_free_port(void)
 	return ntohs(a.sin_port);
 }
 
+/* A port whose cluster bus port (+10000) is free too. */
+static int
+rs_cluster_port(void)
+{
+	for (;;) {
+		int p = rs_free_port();
+		if (p < 55000 && th_sh("! ss -Htln 'sport = :%d' | grep -q .",
+		                       p + 10000) == 0)
+			return p;
+	}
+}
+
 /* (Re)start the server of s on its port and directory; wait for PONG. */
 static void
 rs_run(struct rs *s)
@@ -548,4 +560,58 @@ Test(redis, interop_with_redis_cli)
 	ssize_t n = ipk_recv(l, buf, sizeof(buf), WAIT);
 	cr_expect(n == 8 && !memcmp(buf, "from cli", 8), "got %zd", n);
 	ipk_close(l);
+}
+
+/* Three masters made a cluster by redis-cli; streams whose keys hash to
+ * every shard, all dialled through the first node: MOVED followed. */
+Test(redis, cluster_redirects_followed)
+{
+	struct rs s[3];
+	char nodes[256] = "";
+	for (int i = 0; i < 3; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		snprintf(s[i].dir, sizeof(s[i].dir), "%s", th_path("cluster"));
+		cr_assert_eq(th_sh("mkdir -p %s", s[i].dir), 0);
+		th_defer_remove(s[i].dir);
+		snprintf(s[i].args, sizeof(s[i].args), "%s",
+		         "--cluster-enabled yes --cluster-config-file "
+		         "nodes.conf");
+		s[i].port = rs_cluster_port();
+		rs_run(&s[i]);
+		size_t n = strlen(nodes);
+		snprintf(nodes + n, sizeof(nodes) - n, " 127.0.0.1:%d",
+		         s[i].port);
+	}
+	cr_assert_eq(th_sh("redis-cli --cluster create%s --cluster-yes "
+	                   ">/dev/null 2>&1",
+	                   nodes),
+	             0, "redis-cli --cluster create%s", nodes);
+	long long end = th_now_ms() + 20000LL * th_mult();
+	for (int i = 0; i < 3; i++)
+		while (th_sh("redis-cli -p %d CLUSTER INFO | grep -q "
+		             "cluster_state:ok",
+		             s[i].port) != 0) {
+			cr_assert(th_now_ms() < end, "cluster not ok");
+			usleep(50000);
+		}
+	int elsewhere = 0;
+	for (int k = 0; k < 8; k++) {
+		char key[16], buf[16];
+		snprintf(key, sizeof(key), "orders%d", k);
+		elsewhere += th_sh("redis-cli -p %d CLUSTER KEYSLOT %s | "
+		                   "awk '{exit !($1 < 5461)}'",
+		                   s[0].port, key) != 0;
+		ipk_chan *l = rs_listen(rs_url(&s[0], key, "?group=g"));
+		ipk_chan *d = rs_dial(rs_url(&s[0], key, "?group=g"));
+		cr_expect_eq(ipk_send(d, key, strlen(key), WAIT), 0, "%s", key);
+		ssize_t n = ipk_recv(l, buf, sizeof(buf), WAIT);
+		cr_expect(n == (ssize_t)strlen(key) && !memcmp(buf, key, n),
+		          "%s: got %zd (%s)", key, n, ipk_strerror((int)n));
+		ipk_close(d);
+		ipk_close(l);
+	}
+	cr_expect_geq(elsewhere, 2, "keys on other shards: %d", elsewhere);
+	ipk_chan *ch;
+	cr_expect_eq(ipk_listen(rs_url(&s[0], "k", "?db=1"), &ch), -EINVAL,
+	             "?db= on a cluster");
 }

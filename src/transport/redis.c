@@ -62,6 +62,7 @@ rds_parse(struct ipk__rds_chan *q, const struct ipk_url *u, char *why,
 		return ipk__rds_why(why, size, "?reconnect takes no value");
 	q->reconnect = reconnect > 0;
 	strcpy(q->cursor, "0-0");
+	q->rd_node = q->wr_node = q->addr.node;
 	return rds_names(q, u, why, size);
 }
 
@@ -108,6 +109,12 @@ rds_drop(struct ipk__rds_chan *q, redisContext **ctx, int rc)
 	return ipk__break(&q->base, rc);
 }
 
+static struct ipk__rds_node *
+rds_node(struct ipk__rds_chan *q, redisContext **ctx)
+{
+	return ctx == &q->rd ? &q->rd_node : &q->wr_node;
+}
+
 /* Connect *ctx if needed, within the call's deadline and ?timeout=. */
 static int
 rds_conn(struct ipk__rds_chan *q, redisContext **ctx, int64_t deadline)
@@ -117,31 +124,74 @@ rds_conn(struct ipk__rds_chan *q, redisContext **ctx, int64_t deadline)
 	int64_t until = ipk__deadline(q->base.timeout);
 	if (deadline != 0 && deadline < until)
 		until = deadline;
-	int rc = ipk__rds_connect(&q->base, &q->addr, until, ctx);
+	int rc = ipk__rds_connect(&q->base, &q->addr, rds_node(q, ctx), until,
+	                          ctx);
 	if (ctx == &q->rd)
 		q->own_done = false;
 	return rc;
 }
 
+/* After a call sent with ASKING: back to the node that owns the slot. */
+static void
+rds_ask_done(struct ipk__rds_chan *q, redisContext **ctx,
+             const struct ipk__rds_node *home)
+{
+	if (*ctx)
+		redisFree(*ctx);
+	*ctx = NULL;
+	*rds_node(q, ctx) = *home;
+}
+
 /*
- * Run n commands on *ctx.  With ?reconnect, a connection found dead at
- * its first use after a quiet spell (the server restarted) is made
- * again and the commands sent once more: at least once, as the group's
- * delivery is.
+ * A cluster node said the key lives elsewhere: go there (for MOVED from
+ * now on, for ASK this once) and send the commands again.  1 when so.
+ */
+static int
+rds_redirected(struct ipk__rds_chan *q, redisContext **ctx, redisReply **r,
+               size_t n, bool *ask, struct ipk__rds_node *home)
+{
+	struct ipk__rds_node *node = rds_node(q, ctx), to;
+	size_t i = 0;
+	while (i < n && !ipk__rds_redirect(r[i], &to, ask))
+		i++;
+	if (i == n)
+		return 0;
+	ipk__rds_free(r, n);
+	redisFree(*ctx);
+	*ctx = NULL;
+	if (*ask) /* a connection for the one call; the slot stays here */
+		*home = *node;
+	*node = to;
+	return 1;
+}
+
+/*
+ * Run n commands on *ctx, following a cluster's redirects.  With
+ * ?reconnect, a connection found dead at its first use after a quiet
+ * spell (the server restarted) is made again and the commands sent once
+ * more: at least once, as the group's delivery is.
  */
 int
 ipk__rds_run(struct ipk__rds_chan *q, redisContext **ctx,
              struct ipk__rds_cmd *cmd, size_t n, redisReply **r,
              int64_t deadline)
 {
-	for (int tries = 0;; tries++) {
-		bool fresh = !*ctx;
+	bool ask = false, retried = false;
+	struct ipk__rds_node home = {"", 0};
+	for (int hops = 0;;) {
+		bool fresh = !*ctx, asking = ask;
 		int rc = rds_conn(q, ctx, deadline);
 		if (rc == 0 && (rc = ipk__rds_exec(&q->base, *ctx, cmd, n, r,
-		                                   deadline)) < 0)
+		                                   asking, deadline)) < 0)
 			rc = rds_drop(q, ctx, rc);
-		if (rc != -EPIPE || fresh || !q->reconnect || tries)
+		if (asking)
+			rds_ask_done(q, ctx, &home);
+		if (rc == 0 && hops++ < RDS_REDIRECTS &&
+		    rds_redirected(q, ctx, r, n, &ask, &home))
+			continue;
+		if (rc != -EPIPE || fresh || !q->reconnect || retried)
 			return rc;
+		retried = true;
 	}
 }
 

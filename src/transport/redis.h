@@ -12,6 +12,7 @@
 #define RDS_CLAIM_MS 30000 /* ?claim= default: a dead consumer's messages */
 #define RDS_SLICE_MS 1000  /* a blocked read ends this often, to claim */
 #define RDS_STUCK_MS 4000  /* a forever read: no reply this long after BLOCK */
+#define RDS_REDIRECTS 5    /* MOVED / ASK followed per call */
 #define RDS_BATCH 128      /* XADDs in flight in one send_batch round */
 #define RDS_ID 48          /* "<ms>-<seq>": two 20-digit numbers */
 
@@ -19,6 +20,7 @@ struct ipk__rds_chan {
 	struct ipk_chan base;
 	struct ipk__rds_addr addr;
 	redisContext *rd, *wr; /* receiving and sending connections */
+	struct ipk__rds_node rd_node, wr_node; /* where each goes (MOVED) */
 	char *group, *consumer;
 	bool any_group; /* no ?group=: a dial waits for any group */
 	bool reconnect; /* ?reconnect: a lost server is not sticky */

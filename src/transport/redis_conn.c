@@ -64,7 +64,7 @@ rds_userinfo(const char *s, size_t n, struct ipk__rds_addr *a)
 
 /* "host", "host:port", "[v6]" or "[v6]:port". */
 static int
-rds_hostport(const char *s, size_t n, struct ipk__rds_addr *a)
+rds_hostport(const char *s, size_t n, struct ipk__rds_node *a)
 {
 	const char *end = s + n, *p = NULL;
 	if (n && *s == '[') {
@@ -133,7 +133,7 @@ ipk__rds_addr_parse(const struct ipk_url *u, struct ipk__rds_addr *a, char *why,
 	if (at && rds_userinfo(rest, (size_t)(at - rest), a) < 0)
 		return ipk__rds_why(why, size, "bad user:password before '@'");
 	const char *hp = at ? at + 1 : rest;
-	if (rds_hostport(hp, (size_t)(rest + auth - hp), a) < 0)
+	if (rds_hostport(hp, (size_t)(rest + auth - hp), &a->node) < 0)
 		return ipk__rds_why(why, size,
 		                    "bad host:port (a name, an IPv4 address or "
 		                    "[IPv6], port 1 to 65535)");
@@ -245,16 +245,21 @@ rds_read(const struct ipk_chan *c, redisContext *ctx, redisReply **r,
 
 int
 ipk__rds_exec(const struct ipk_chan *c, redisContext *ctx,
-              struct ipk__rds_cmd *cmd, size_t n, redisReply **r,
+              struct ipk__rds_cmd *cmd, size_t n, redisReply **r, bool asking,
               int64_t deadline)
 {
 	memset(r, 0, n * sizeof(*r));
+	redisReply *ok = NULL;
+	if (asking && redisAppendCommand(ctx, "ASKING") != REDIS_OK)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		if (redisAppendCommandArgv(ctx, cmd[i].argc, cmd[i].argv,
 		                           cmd[i].len) != REDIS_OK)
 			return -ENOMEM;
 	int64_t until = rds_reply_deadline(deadline);
 	int rc = rds_flush(c, ctx, until);
+	if (rc == 0 && asking && (rc = rds_read(c, ctx, &ok, until)) == 0)
+		freeReplyObject(ok);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = rds_read(c, ctx, &r[i], until);
 	if (rc < 0)
@@ -296,6 +301,29 @@ ipk__rds_error(const redisReply *r)
 	return -EPROTO;
 }
 
+int
+ipk__rds_redirect(const redisReply *r, struct ipk__rds_node *to, bool *ask)
+{
+	*ask = ipk__rds_is(r, "ASK ");
+	if (!*ask && !ipk__rds_is(r, "MOVED "))
+		return 0;
+	/* "MOVED <slot> <host>:<port>"; an IPv6 host has colons itself. */
+	const char *hp = strchr(r->str, ' ');
+	hp = hp ? strchr(hp + 1, ' ') : NULL;
+	const char *colon = hp ? strrchr(hp, ':') : NULL;
+	if (!colon || colon == hp + 1)
+		return 0;
+	hp++;
+	size_t n = (size_t)(colon - hp);
+	long port = strtol(colon + 1, NULL, 10);
+	if (n >= sizeof(to->host) || port < 1 || port > 65535)
+		return 0;
+	memcpy(to->host, hp, n);
+	to->host[n] = '\0';
+	to->port = (int)port;
+	return 1;
+}
+
 /* Immediate failures of redisConnectNonBlock: refused, unresolved. */
 static int
 rds_connect_err(const redisContext *ctx, int e)
@@ -306,11 +334,11 @@ rds_connect_err(const redisContext *ctx, int e)
 }
 
 static int
-rds_connect_once(const struct ipk_chan *c, const struct ipk__rds_addr *a,
+rds_connect_once(const struct ipk_chan *c, const struct ipk__rds_node *node,
                  int64_t deadline, redisContext **out)
 {
 	errno = 0;
-	redisContext *ctx = redisConnectNonBlock(a->host, a->port);
+	redisContext *ctx = redisConnectNonBlock(node->host, node->port);
 	int e = errno;
 	if (!ctx)
 		return -ENOMEM;
@@ -352,11 +380,13 @@ rds_hello(const struct ipk_chan *c, redisContext *ctx,
 	}
 	ipk__rds_add(&cmd[n++], "PING");
 	redisReply *r[3];
-	int rc = ipk__rds_exec(c, ctx, cmd, n, r, deadline);
+	int rc = ipk__rds_exec(c, ctx, cmd, n, r, false, deadline);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = ipk__rds_error(r[i]);
+		rc = ipk__rds_is(r[i], "ERR SELECT is not allowed in cluster")
+		             ? -EINVAL
+		             : ipk__rds_error(r[i]);
 	if (rc == 0 && (r[n - 1]->type != REDIS_REPLY_STATUS ||
 	                strcmp(r[n - 1]->str, "PONG") != 0))
 		rc = -EPROTO;
@@ -366,12 +396,14 @@ rds_hello(const struct ipk_chan *c, redisContext *ctx,
 
 int
 ipk__rds_connect(const struct ipk_chan *c, const struct ipk__rds_addr *a,
-                 int64_t deadline, redisContext **out)
+                 const struct ipk__rds_node *node, int64_t deadline,
+                 redisContext **out)
 {
 	int step = 1, rc, e;
 	redisContext *ctx = NULL;
 	/* Wait for the server to come up, as a TCP dial waits. */
-	while ((rc = rds_connect_once(c, a, deadline, &ctx)) == -ECONNREFUSED)
+	while ((rc = rds_connect_once(c, node, deadline, &ctx)) ==
+	       -ECONNREFUSED)
 		if ((e = ipk__backoff(c, &step, deadline)) < 0)
 			return e == -ECANCELED ? e : rc;
 	if (rc < 0)

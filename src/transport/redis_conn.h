@@ -13,9 +13,14 @@
 /* A reply later than the deadline by this much means the server is stuck. */
 #define IPK__RDS_GRACE_MS 1000
 
-struct ipk__rds_addr {
+/* A server: the URL's, or the node a cluster redirected us to. */
+struct ipk__rds_node {
 	char host[256];
 	int port;
+};
+
+struct ipk__rds_addr {
+	struct ipk__rds_node node;
 	char user[256], pass[512]; /* empty: none */
 	long long db;
 	char *key; /* the stream */
@@ -35,13 +40,14 @@ void ipk__rds_addr_free(struct ipk__rds_addr *a);
 char *ipk__rds_redact(const char *text);
 
 /*
- * Connect, AUTH, SELECT and PING before the deadline, retrying refused
+ * Connect to node, AUTH, SELECT and PING before the deadline, retrying refused
  * connections as a TCP dial does.  0 and *out, or -ECONNREFUSED,
  * -ETIMEDOUT, -ECANCELED, -EACCES (AUTH refused), -EPROTO (not Redis),
- * -ENXIO (the host does not resolve).
+ * -ENXIO (the host does not resolve), -EINVAL (?db= on a cluster).
  */
 int ipk__rds_connect(const struct ipk_chan *c, const struct ipk__rds_addr *a,
-                     int64_t deadline, redisContext **out);
+                     const struct ipk__rds_node *node, int64_t deadline,
+                     redisContext **out);
 
 /* One command of a pipeline: argc arguments, binary safe. */
 struct ipk__rds_cmd {
@@ -51,15 +57,21 @@ struct ipk__rds_cmd {
 };
 
 /*
- * Send n commands and read their n replies into r (freed by the caller
- * with ipk__rds_free).  The replies may arrive until deadline plus
- * IPK__RDS_GRACE_MS.  0, or a negative errno after which the connection
- * is unusable (-EPIPE, -EPROTO, -ETIMEDOUT, -ECANCELED).  An error reply
- * is not a failure here: see ipk__rds_error.
+ * A cluster's redirect in r: 1 with the node to ask (*ask: this once,
+ * after ASKING; else MOVED, from now on), 0 when r is none.
+ */
+int ipk__rds_redirect(const redisReply *r, struct ipk__rds_node *to, bool *ask);
+
+/*
+ * Send n commands (after ASKING, when asking) and read their n replies into r
+ * (freed by the caller with ipk__rds_free).  The replies may arrive until
+ * deadline plus IPK__RDS_GRACE_MS.  0, or a negative errno after which the
+ * connection is unusable (-EPIPE, -EPROTO, -ETIMEDOUT, -ECANCELED).  An error
+ * reply is not a failure here: see ipk__rds_error.
  */
 int ipk__rds_exec(const struct ipk_chan *c, redisContext *ctx,
                   struct ipk__rds_cmd *cmd, size_t n, redisReply **r,
-                  int64_t deadline);
+                  bool asking, int64_t deadline);
 void ipk__rds_free(redisReply **r, size_t n);
 /* An error reply as an errno: 0 if r is no error, else -EACCES, -EEXIST
  * (WRONGTYPE), -ENOENT (NOGROUP, no such key), -ENOMEM, -EPROTO. */
