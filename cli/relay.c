@@ -57,8 +57,9 @@ static const char relay_help[] =
         "  ipckit relay 'unix:/run/app.sock?raw' "
         "'tcp://127.0.0.1:8080?raw'\n"
         "  ipckit relay fifo:/tmp/in stdio:\n"
-        "Exit status: 0 done (stdin ended, a lone pair closed, stdout "
-        "closed),\n1 failed, 2 wrong usage, 130/143 stopped by "
+        "Exit status: 0 done (stdin ended and nothing comes back, a lone "
+        "pair closed,\nstdout closed; a side that accepts serves until "
+        "a signal), 1 failed,\n2 wrong usage, 130/143 stopped by "
         "SIGINT/SIGTERM.\n";
 
 enum {

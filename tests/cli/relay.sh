@@ -81,15 +81,15 @@ grep -q "3 messages (11 bytes) FROM->TO, .* 0 drops, 2 connections" \
 	ko "counters: $(tail -1 "$TMP/r1.err")"
 
 # --- sysvmsg -> tcp: a local queue that producers write to -------------
-"$IPK" recv tcp://127.0.0.1:0 -n 2 >"$TMP/t.out" 2>"$TMP/t.err" &
+"$IPK" recv tcp://127.0.0.1:0 -n 2 >"$TMP/t1.out" 2>"$TMP/t1.err" &
 PIDS+=($!)
 R=$!
-wait_for "$TMP/t.err" "listening on"
-P=$(port_of "$TMP/t.err")
+wait_for "$TMP/t1.err" "listening on"
+P=$(port_of "$TMP/t1.err")
 relay_bg "$TMP/r2.err" "sysvmsg:$KEY" "tcp://127.0.0.1:$P"
 "$IPK" send "sysvmsg:$KEY" s1 s2
 wait "$R"
-same "sysvmsg -> tcp" "$(cat "$TMP/t.out")" "s1
+same "sysvmsg -> tcp" "$(cat "$TMP/t1.out")" "s1
 s2"
 stop "$RELAY"
 same "SIGTERM removes the queue the relay made" \
@@ -98,18 +98,18 @@ same "SIGTERM removes the queue the relay made" \
 # --- --dial-from a queue someone else made (ipcmk -Q) ------------------
 MADE=$(ipcmk -Q | awk '{ print $NF }') # mode 0644: needs ?share
 K=$(ipcs -q | awk -v id="$MADE" '$2 == id { print $1 }')
-"$IPK" recv tcp://127.0.0.1:0 -n 2 >"$TMP/t.out" 2>"$TMP/t.err" &
+"$IPK" recv tcp://127.0.0.1:0 -n 2 >"$TMP/t2.out" 2>"$TMP/t2.err" &
 PIDS+=($!)
 R=$!
-wait_for "$TMP/t.err" "listening on"
-P=$(port_of "$TMP/t.err")
+wait_for "$TMP/t2.err" "listening on"
+P=$(port_of "$TMP/t2.err")
 "$IPK" relay --dial-from "sysvmsg:$K?share" "tcp://127.0.0.1:$P" \
 	2>"$TMP/r3.err" &
 PIDS+=($!)
 RELAY=$!
 "$IPK" send "sysvmsg:$K?share" from-ipcmk-1 from-ipcmk-2
 wait "$R"
-same "--dial-from an ipcmk queue" "$(cat "$TMP/t.out")" "from-ipcmk-1
+same "--dial-from an ipcmk queue" "$(cat "$TMP/t2.out")" "from-ipcmk-1
 from-ipcmk-2"
 stop "$RELAY"
 same "a dialled queue stays after the relay" \
@@ -126,10 +126,10 @@ wait "$R2"
 same "a second relay on a live FIFO is refused" "$?" 1
 kill -TERM "$RELAY"
 wait "$RELAY"
-"$IPK" relay "fifo:$F" stdio: >"$TMP/f.out" 2>"$TMP/r4.err" &
+"$IPK" relay "fifo:$F" stdio: >"$TMP/f.out" 2>"$TMP/r4c.err" &
 PIDS+=($!)
 RELAY=$!
-wait_for "$TMP/r4.err" "listening on"
+wait_for "$TMP/r4c.err" "listening on"
 "$IPK" send "fifo:$F" f1 f2
 printf 'f3\nf4\n' | "$IPK" send "fifo:$F"
 wait_for "$TMP/f.out" f4
@@ -143,16 +143,17 @@ stop "$RELAY"
 	ok "SIGTERM removes the FIFO the relay made"
 
 # --- stdio -> tcp: stdin's end ends the relay, exit 0 ------------------
-"$IPK" recv tcp://127.0.0.1:0 -n 3 >"$TMP/t.out" 2>"$TMP/t.err" &
+"$IPK" recv tcp://127.0.0.1:0 -n 3 >"$TMP/t3.out" 2>"$TMP/t3.err" &
 PIDS+=($!)
 R=$!
-wait_for "$TMP/t.err" "listening on"
-P=$(port_of "$TMP/t.err")
+wait_for "$TMP/t3.err" "listening on"
+P=$(port_of "$TMP/t3.err")
 printf 'l1\nl2\nl3' | timeout $((10 * MULT)) "$IPK" relay stdio: \
 	"tcp://127.0.0.1:$P" 2>"$TMP/r5.err"
-same "stdio: -> tcp ends at stdin's EOF with 0" "$?" 0
+same "stdio: -> tcp ends at stdin's EOF with 0" "$? $(cat "$TMP/r5.err")" \
+	"0 ipckit: relay: 3 messages (6 bytes) FROM->TO, 0 (0 bytes) TO->FROM, 0 drops, 1 connection (0 open)"
 wait "$R"
-same "stdin lines, the last without newline" "$(cat "$TMP/t.out")" "l1
+same "stdin lines, the last without newline" "$(cat "$TMP/t3.out")" "l1
 l2
 l3"
 
@@ -313,6 +314,59 @@ echo "# peak RSS during the slow phase: ${hwm1} kB and ${hwm2} kB"
 [ "${hwm1:-99999}" -lt 65536 ] && [ "${hwm2:-99999}" -lt 65536 ] &&
 	ok "both relays stayed under 64 MiB (${hwm1} and ${hwm2} kB)" ||
 	ko "peak RSS ${hwm1} / ${hwm2} kB"
+
+# --- framed pairs: send's confirmation needs the half-close to cross -----
+# ipckit send half-closes after its last message and waits for the
+# listener's EOF; the relay passes the first on to TCP and the second back.
+P=$(free_port)
+"$IPK" recv "tcp://127.0.0.1:$P" -n 2 >"$TMP/hc.out" 2>/dev/null &
+PIDS+=($!)
+R=$!
+sleep 0.3
+S2=$TMP/framed.sock
+relay_bg "$TMP/r12.err" "unix:$S2" "tcp://127.0.0.1:$P"
+"$IPK" send "unix:$S2" --timeout $((5000 * MULT)) h1 h2 2>"$TMP/hc.err"
+same "send through a unix <-> tcp pair is confirmed" "$? $(cat "$TMP/hc.err")" "0 "
+wait "$R"
+same "both messages arrived" "$(cat "$TMP/hc.out")" "h1
+h2"
+stop "$RELAY"
+
+# --- CLI-04: stdout closed early ends the relay cleanly -----------------
+F2=$TMP/early.fifo
+{ "$IPK" relay "fifo:$F2" stdio: 2>"$TMP/r13.err"; echo $? >"$TMP/r13.rc"; } |
+	head -c 1 >/dev/null &
+for i in $(seq 100); do [ -p "$F2" ] && break; sleep 0.05; done
+"$IPK" send "fifo:$F2" first second third 2>/dev/null
+for i in $(seq $((100 * MULT))); do [ -s "$TMP/r13.rc" ] && break; sleep 0.05; done
+same "relay ... stdio: | head -c1 exits 0" "$(cat "$TMP/r13.rc" 2>/dev/null)" 0
+[ -e "$F2" ] && ko "the FIFO is left" || ok "and removes its FIFO"
+
+# --- CLI-01: wrong usage is exit 2 with a reason, nothing made ----------
+usage() { # usage NAME ARGS...: exit 2 and a line on stderr
+	local name=$1
+	shift
+	"$IPK" relay "$@" >/dev/null 2>"$TMP/usage.err"
+	local rc=$?
+	if [ "$rc" -eq 2 ] && [ -s "$TMP/usage.err" ]; then ok "$name"; else
+		ko "$name: exit $rc, $(cat "$TMP/usage.err")"
+	fi
+}
+usage "one URL" "mq:$MQ"
+usage "three URLs" "mq:$MQ" stdio: stdio:
+usage "unknown option" --bogus "mq:$MQ" stdio:
+usage "--stats above range" --stats 99999999999999999999 "mq:$MQ" stdio:
+usage "--timeout not a number" --timeout 1x "mq:$MQ" stdio:
+usage "stdio: with an option it lacks" "mq:$MQ" 'stdio:?max=1'
+usage "pipe: has no name" pipe: stdio:
+usage "both stdio:" stdio: stdio:
+usage "two listening connection sides" tcp://127.0.0.1:0 --listen-to \
+	"unix:$TMP/u.sock"
+usage "--both with a one-way mq:" --both "mq:$MQ" stdio:
+usage "a bad option in a URL" "mq:$MQ?depht=3" stdio:
+usage "%n in a URL is not a format" "mq:/%n%n%s" 'fifo:%n?x=%s'
+"$IPK" send "mq:$MQ" --timeout 0 x 2>/dev/null
+[ $? -ne 0 ] && ok "no queue was made by any of them" || ko "mq:$MQ made"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
