@@ -443,39 +443,62 @@ Test(redis, credentials_redacted)
 	ipk_close(l);
 }
 
-/* A server that answers garbage, then closes. */
+/* A server that answers garbage (mode 0), or PONG to the first request
+ * and half a reply to the second (mode 1); then it closes. */
+struct fake {
+	int fd, mode;
+};
+
 static int
 fake_server(void *arg)
 {
-	int fd = *(int *)arg;
+	const struct fake *f = arg;
+	static const char *const say[2][2] = {
+	        {"HTTP/1.0 400 Bad\r\n\r\n", NULL},
+	        {"+PONG\r\n", "$100\r\nhalf a rep"}};
+	char req[4096];
 	for (;;) {
-		int c = accept(fd, NULL, NULL);
+		int c = accept(f->fd, NULL, NULL);
 		if (c < 0)
 			return 1;
-		if (write(c, "HTTP/1.0 400 Bad\r\n\r\n", 20) < 0)
-			return 2;
+		for (int i = 0; i < 2 && say[f->mode][i]; i++)
+			if (read(c, req, sizeof(req)) <= 0 ||
+			    write(c, say[f->mode][i], strlen(say[f->mode][i])) <
+			            0)
+				break;
 		usleep(100000);
 		close(c);
 	}
 }
 
-Test(redis, bad_servers)
+/* The fake server's URL. */
+static const char *
+fake_start(struct fake *f, int mode)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	static char url[128];
 	struct sockaddr_in a = {.sin_family = AF_INET,
 	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
-	cr_assert(bind(fd, (struct sockaddr *)&a, len) == 0 &&
-	          listen(fd, 8) == 0 &&
-	          getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	th_defer_kill(th_spawn(fake_server, &fd));
-	close(fd);
-	char url[128];
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	f->mode = mode;
+	cr_assert(bind(f->fd, (struct sockaddr *)&a, len) == 0 &&
+	          listen(f->fd, 8) == 0 &&
+	          getsockname(f->fd, (struct sockaddr *)&a, &len) == 0);
+	th_defer_kill(th_spawn(fake_server, f));
+	close(f->fd);
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/s?timeout=2000",
 	         ntohs(a.sin_port));
+	return url;
+}
+
+Test(redis, bad_servers)
+{
+	struct fake f;
 	ipk_chan *ch;
 	long long t0 = th_now_ms();
-	cr_expect_eq(ipk_listen(url, &ch), -EPROTO, "not Redis");
+	cr_expect_eq(ipk_listen(fake_start(&f, 0), &ch), -EPROTO, "not Redis");
+	cr_expect_eq(ipk_listen(fake_start(&f, 1), &ch), -ECONNRESET,
+	             "gone in mid-reply");
 	cr_expect_lt(th_now_ms() - t0, 3000);
 
 	struct rs s;

@@ -187,12 +187,18 @@ ipk__rds_add(struct ipk__rds_cmd *cmd, const char *s)
 	ipk__rds_cmd_add(cmd, s, strlen(s));
 }
 
+/* The server gone between replies is -EPIPE, in the middle of one
+ * (part of it parsed or buffered) -ECONNRESET, as a peer gone in the
+ * middle of a message is on every transport. */
 static int
 rds_ctx_err(const redisContext *ctx)
 {
+	const redisReader *rd = ctx->reader;
 	if (ctx->err == REDIS_ERR_PROTOCOL)
 		return -EPROTO;
-	return ctx->err == REDIS_ERR_OOM ? -ENOMEM : -EPIPE;
+	if (ctx->err == REDIS_ERR_OOM)
+		return -ENOMEM;
+	return rd && (rd->ridx > 0 || rd->len > rd->pos) ? -ECONNRESET : -EPIPE;
 }
 
 static int
