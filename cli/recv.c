@@ -362,7 +362,12 @@ cmd_recv_parse(int argc, char **argv, struct cli_opts *o)
 	if ((o->hex && o->json) || (o->output && (o->hex || o->json)))
 		return cli_usage("recv", "--hex, --json and --output exclude "
 		                         "each other");
-	return cli_check_url("recv", o->url);
+	rc = cli_check_url("recv", o->url);
+	/* A FIFO's dialers write and its listener reads. */
+	if (rc == 0 && !o->listen && !strncmp(o->url, "fifo:", 5))
+		return cli_usage("recv", "a fifo: dialer only writes: recv "
+		                         "listens on a FIFO (drop --dial)");
+	return rc;
 }
 
 int

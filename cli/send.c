@@ -317,6 +317,9 @@ cmd_send_parse(int argc, char **argv, struct cli_opts *o)
 		return rc;
 	if (o->file && (o->nargs || o->fd_file))
 		return cli_usage("send", "--file excludes MSG and --fd");
+	if (o->listen && !strncmp(o->url, "fifo:", 5))
+		return cli_usage("send", "a fifo: listener only reads: send "
+		                         "dials a FIFO (drop --listen)");
 	return 0;
 }
 

@@ -230,6 +230,11 @@ done
 check "recv without URL exits 2" test $? -eq 2
 "$IPK" recv "fifo:$F" -n 0 >"$OUT" 2>"$ERR"
 check "recv -n 0 exits 2" test $? -eq 2
+"$IPK" recv --dial "fifo:$F" >"$OUT" 2>"$ERR"
+check "recv --dial of a FIFO (a writer) exits 2" test $? -eq 2
+check "... saying that recv listens on a FIFO" one_line "$ERR" "drop --dial"
+"$IPK" send --listen "fifo:$F" x >"$OUT" 2>"$ERR"
+check "send --listen of a FIFO (the reader) exits 2" test $? -eq 2
 check "usage errors create nothing" gone "$F"
 
 new_fifo
