@@ -1,5 +1,5 @@
 /*
- * fuzz.h - what the three fuzz targets share.  Each target defines
+ * fuzz.h - what the fuzz targets share.  Each target defines
  * LLVMFuzzerTestOneInput; built with -fsanitize=fuzzer, libFuzzer drives
  * it, otherwise replay.c's main() runs it on every file of a corpus.
  * A broken invariant is abort(), which both drivers report as a crash.
