@@ -256,9 +256,11 @@ tt_gather(struct tt_trace *tr, struct tt_fs *fs, struct tt_cap *cap,
 	for (int side = 0; side < 2; side++)
 		if (tr->tw_ms[side] >= 0)
 			tt_mark_timewait(tr, side);
-	if (o->wait && (tr->tw_ms[0] >= 0 || tr->tw_ms[1] >= 0))
-		return tt_sit_out(tr);
-	return 0;
+	if (!o->wait || (tr->tw_ms[0] < 0 && tr->tw_ms[1] < 0))
+		return 0;
+	/* Interrupted, the timeline is still worth printing: exit 130. */
+	err = tt_sit_out(tr);
+	return err == -ECANCELED ? 0 : err;
 }
 
 static int
