@@ -638,3 +638,65 @@ Test(redis, cluster_redirects_followed)
 	cr_expect_eq(ipk_listen(rs_url(&s[0], "k", "?db=1"), &ch), -EINVAL,
 	             "?db= on a cluster");
 }
+
+/* Receives one message and is killed holding it. */
+static int
+take_one_and_hang(void *arg)
+{
+	ipk_chan *ch;
+	char buf[16];
+	if (ipk_listen(arg, &ch) < 0 ||
+	    ipk_recv(ch, buf, sizeof(buf), WAIT) != 1)
+		return 1;
+	pause();
+	return 0;
+}
+
+/* A consumer restarted under its name reads its own pending message
+ * before new ones, even with ?claim=0 (nobody else takes it over). */
+Test(redis, restarted_consumer_reads_own_pending_first)
+{
+	struct rs s;
+	rs_start(&s, NULL);
+	const char *url = rs_url(&s, "own", "?group=g&consumer=me&claim=0");
+	ipk_chan *tx = rs_listen(url);
+	cr_assert_eq(ipk_send(tx, "1", 1, WAIT), 0);
+	cr_assert_eq(ipk_send(tx, "2", 1, WAIT), 0);
+	pid_t pid = th_spawn(take_one_and_hang, (void *)url);
+	th_defer_kill(pid);
+	long long end = th_now_ms() + WAIT * th_mult();
+	while (th_sh("test \"$(redis-cli -p %d XPENDING own g | head -1)\" = 1",
+	             s.port) != 0) {
+		cr_assert(th_now_ms() < end, "the child took nothing");
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ipk_chan *rx = rs_listen(url);
+	char buf[4];
+	cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), WAIT), 1);
+	cr_expect_eq(buf[0], '1', "its own pending message first");
+	cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), WAIT), 1);
+	cr_expect_eq(buf[0], '2');
+	cr_expect_eq(ipk_recv(rx, buf, sizeof(buf), 0), -EAGAIN);
+	ipk_close(rx);
+	ipk_close(tx);
+}
+
+/* ?maxlen= trims (approximately), ?db= selects the database. */
+Test(redis, maxlen_and_db)
+{
+	struct rs s;
+	rs_start(&s, NULL);
+	ipk_chan *l = rs_listen(rs_url(&s, "trim", "?maxlen=10&db=3"));
+	for (int i = 0; i < 1000; i++)
+		cr_assert_eq(ipk_send(l, "x", 1, WAIT), 0);
+	cr_expect_eq(th_sh("n=$(redis-cli -p %d -n 3 XLEN trim); "
+	                   "test \"$n\" -ge 10 -a \"$n\" -lt 1000",
+	                   s.port),
+	             0, "trimmed in database 3");
+	cr_expect_eq(th_sh("test \"$(redis-cli -p %d -n 0 EXISTS trim)\" = 0",
+	                   s.port),
+	             0, "nothing in database 0");
+	ipk_close(l);
+}
