@@ -194,6 +194,21 @@ stdin_get(struct rdir *d)
 	return n == 0 ? -EPIPE : dir_got(d, (size_t)n);
 }
 
+/*
+ * The buffer a receive from e starts with.  Streams keep a message in
+ * the library's buffer after -EMSGSIZE and say its length, so their
+ * many connections start small and grow to what really comes; other
+ * mechanisms get their largest message at once.
+ */
+static size_t
+end_room(const struct rend *e, const struct rdir *d)
+{
+	size_t max = ipk_max(e->ch);
+	if (!cli_scheme_in(e->side->url, "tcp unix") || max <= RELAY_PIECE)
+		return max;
+	return d->cap > RELAY_PIECE ? d->cap - 1 : RELAY_PIECE;
+}
+
 /* One message from d's source into its buffer: 1, 0 none now, <0. */
 int
 end_get(struct rdir *d)
@@ -201,11 +216,18 @@ end_get(struct rdir *d)
 	struct rend *e = d->src;
 	if (e->side->stdio)
 		return stdin_get(d);
-	size_t max = ipk_max(e->ch);
-	if (dir_room(d, max + 1) < 0)
-		return -ENOMEM;
-	struct ipk_msg m = {.buf = d->buf, .len = max};
-	ssize_t n = ipk_recvmsg(e->ch, &m, 0);
+	size_t room = end_room(e, d), max = ipk_max(e->ch);
+	struct ipk_msg m;
+	ssize_t n;
+	for (;;) {
+		if (dir_room(d, room + 1) < 0)
+			return -ENOMEM;
+		m = (struct ipk_msg){.buf = d->buf, .len = room};
+		n = ipk_recvmsg(e->ch, &m, 0);
+		if (n != -EMSGSIZE || room >= max || m.len > max)
+			break;
+		room = m.len > room ? m.len : max; /* it waits for the room */
+	}
 	if (n == -EAGAIN || n == -ETIMEDOUT) {
 		e->may_read = false;
 		return 0;

@@ -332,6 +332,23 @@ same "both messages arrived" "$(cat "$TMP/hc.out")" "h1
 h2"
 stop "$RELAY"
 
+# --- a 3 MB message through a tcp -> unix pair, beside a small one ------
+# (a connection's buffer starts at 64 KiB and grows to the message).
+S3=$TMP/big.sock
+head -c 3000000 /dev/urandom >"$TMP/m3"
+"$IPK" recv "unix:$S3" -n 2 -o "$TMP/m3.out" 2>/dev/null &
+PIDS+=($!)
+R=$!
+for i in $(seq 100); do [ -S "$S3" ] && break; sleep 0.05; done
+relay_bg "$TMP/r14.err" tcp://127.0.0.1:0 "unix:$S3"
+P=$(port_of "$TMP/r14.err")
+"$IPK" send "tcp://127.0.0.1:$P" --file "$TMP/m3"
+"$IPK" send "tcp://127.0.0.1:$P" small
+wait "$R"
+cmp -s <(cat "$TMP/m3"; printf small) "$TMP/m3.out" &&
+	ok "3 MB and then 5 bytes arrive whole" || ko "the big message differs"
+stop "$RELAY"
+
 # --- CLI-04: stdout closed early ends the relay cleanly -----------------
 F2=$TMP/early.fifo
 { "$IPK" relay "fifo:$F2" stdio: 2>"$TMP/r13.err"; echo $? >"$TMP/r13.rc"; } |
