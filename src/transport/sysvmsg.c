@@ -340,7 +340,11 @@ svmq_recv1(struct svmq_chan *q, struct ipk_msg *m, long sel, int64_t deadline)
 	}
 }
 
-/* With ipk_fd in use, the helper watches again after every receive. */
+/*
+ * With ipk_fd in use, the helper watches again once a receive finds the
+ * queue empty: until then the descriptor stays readable, so a burst costs
+ * the helper nothing per message.
+ */
 static ssize_t
 svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 {
@@ -348,7 +352,7 @@ svmq_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	long sel = m->type ? m->type : q->recv_sel;
 	m->nfds = 0;
 	ssize_t r = svmq_recv1(q, m, sel, deadline);
-	if (q->w.persistent && r != -EIDRM)
+	if (q->w.persistent && ipk__is_wait_end((int)r))
 		ipk__svmq_arm(&q->w, q->id, sel);
 	return r;
 }
