@@ -113,8 +113,7 @@ wait_tell(struct ipk__svmq_waiter *w, int rc)
 		atomic_store(&w->err, rc); /* -EIDRM: the queue was removed */
 	}
 	if (write(w->efd, &one, sizeof(one)) < 0) {
-		/* cannot overflow: one write per arm, drained before the next
-		 */
+		/* one write per arm, drained before the next: no overflow */
 	}
 	uint32_t armed = WAIT_ARMED;
 	return atomic_compare_exchange_strong(&w->phase, &armed, WAIT_TOLD) &&
