@@ -33,6 +33,8 @@ static const char tt_help[] =
         "  --port P            server port (default: a free one)\n"
         "  --v6                use ::1 instead of 127.0.0.1\n"
         "  --wait              sit out TIME_WAIT and show its end\n"
+        "  --restart           then listen on the port again, without and\n"
+        "                      with SO_REUSEADDR (try --close server)\n"
         "  --json              the event list as JSON\n"
         "  --pcap FILE         write the packets (Wireshark, tshark -r)\n"
         "  --svg FILE          draw the ladder diagram\n"
@@ -122,6 +124,7 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 	        {"linger", no_argument, &o->linger, 1},
 	        {"v6", no_argument, &o->v6, 1},
 	        {"wait", no_argument, &o->wait, 1},
+	        {"restart", no_argument, &o->restart, 1},
 	        {"json", no_argument, &o->json, 1},
 	        {"close", required_argument, NULL, OPT_CLOSE},
 	        {"data", required_argument, NULL, OPT_DATA},
@@ -294,6 +297,10 @@ tt_trace_run(struct tt_trace *tr, const struct tt_opts *o)
 	tt_sampler_stop(smp);
 	if (!err)
 		err = tt_gather(tr, fs, cap, o);
+	if (!err && o->restart) {
+		tt_run_restart(run, tr->restart);
+		tr->restarted = true;
+	}
 	tt_cap_close(cap);
 	tt_fs_close(fs);
 	tt_run_free(run);

@@ -46,11 +46,13 @@ struct tt_trace {
 	bool have_isn[2];
 	long long tw_ms[2]; /* each side's TIME_WAIT time left, -1 none */
 	bool waited;        /* --wait saw them end */
+	bool restarted;     /* --restart: res of tt_run_restart in restart */
+	int restart[2];
 };
 
 struct tt_opts {
 	int port;
-	int v6, linger, json, wait, help; /* int: getopt_long sets them */
+	int v6, linger, json, wait, restart, help; /* getopt_long sets them */
 	long long data;
 	enum tt_close close;
 	const char *pcap, *svg;
@@ -66,6 +68,9 @@ const char *tt_state_name(int st);
 struct tt_run;
 int tt_run_listen(struct tt_run **r, const struct tt_opts *o, int *port);
 int tt_run_go(struct tt_run *r, const struct tt_opts *o, int *cport);
+/* --restart: close the listener, then listen on its port again without
+ * and with SO_REUSEADDR: res[0] and res[1] are 0 or -errno. */
+void tt_run_restart(struct tt_run *r, int res[2]);
 void tt_run_free(struct tt_run *r);
 
 /* Kernel states through a tracefs instance of our own (tcptrace_fs.c). */

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "tcptrace.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const char *const out_side[] = {"client", "server"};
@@ -101,6 +102,29 @@ out_timewait_text(FILE *f, const struct tt_trace *tr)
 		      f);
 }
 
+static const char *
+out_result(int err)
+{
+	return err ? strerror(-err) : "ok";
+}
+
+static void
+out_restart_text(FILE *f, const struct tt_trace *tr)
+{
+	if (!tr->restarted)
+		return;
+	fprintf(f,
+	        "restart: a new listener on port %d: without SO_REUSEADDR: "
+	        "%s; with SO_REUSEADDR: %s\n",
+	        tr->port, out_result(tr->restart[0]),
+	        out_result(tr->restart[1]));
+	if (tr->restart[0] == -EADDRINUSE && tr->tw_ms[TT_SERVER] >= 0)
+		fputs("restart: the server's end of the old connection holds "
+		      "the port in TIME_WAIT; SO_REUSEADDR lets a listener "
+		      "bind beside it\n",
+		      f);
+}
+
 void
 tt_out_text(FILE *f, const struct tt_trace *tr)
 {
@@ -123,6 +147,7 @@ tt_out_text(FILE *f, const struct tt_trace *tr)
 	if (!tr->packets)
 		fprintf(f, "packets: not captured: %s\n", tr->nopkt);
 	out_timewait_text(f, tr);
+	out_restart_text(f, tr);
 }
 
 static void
@@ -181,5 +206,11 @@ tt_out_json(FILE *f, const struct tt_trace *tr)
 		if (tr->tw_ms[s] >= 0)
 			fprintf(f, "%s{\"side\":\"%s\",\"remaining_ms\":%lld}",
 			        n++ ? "," : "", out_side[s], tr->tw_ms[s]);
-	fputs("]}\n", f);
+	putc(']', f);
+	if (tr->restarted)
+		fprintf(f,
+		        ",\n\"restart\":{\"without_reuseaddr\":\"%s\","
+		        "\"with_reuseaddr\":\"%s\"}",
+		        out_result(tr->restart[0]), out_result(tr->restart[1]));
+	fputs("}\n", f);
 }

@@ -14,7 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#define CAP_SNAPLEN 65535
+/* Headers only: lo's 64 KiB frames would fill the ring after some 30
+ * packets, and the ring is read once the connection is over. */
+#define CAP_SNAPLEN 128
+#define CAP_BUFFER (4 << 20)
 #define CAP_QUIET_MS 100 /* the capture is drained when this long silent */
 
 struct tt_cap {
@@ -24,6 +27,7 @@ struct tt_cap {
 	struct tt_trace *tr;
 	pcap_dumper_t *dump;
 	int err;
+	unsigned drops; /* the kernel's drop count once the filter was set */
 };
 
 static double
@@ -48,10 +52,29 @@ cap_filter(struct tt_cap *c)
 	return rc ? -EINVAL : 0;
 }
 
+static void
+cap_discard(u_char *arg, const struct pcap_pkthdr *h, const u_char *b)
+{
+	(void)arg, (void)h, (void)b;
+}
+
+/* Until the filter is set every packet on lo lands in the ring (other
+ * programs' too): empty it, or it may be full when ours come. */
+static void
+cap_drain(struct tt_cap *c)
+{
+	struct pcap_stat st;
+	while (pcap_dispatch(c->p, -1, cap_discard, NULL) > 0)
+		;
+	if (pcap_stats(c->p, &st) == 0)
+		c->drops = st.ps_drop;
+}
+
 static int
 cap_activate(struct tt_cap *c, const char **why)
 {
 	pcap_set_snaplen(c->p, CAP_SNAPLEN);
+	pcap_set_buffer_size(c->p, CAP_BUFFER);
 	pcap_set_immediate_mode(c->p, 1);
 	int rc = pcap_activate(c->p);
 	if (rc == PCAP_ERROR_PERM_DENIED ||
@@ -68,6 +91,7 @@ cap_activate(struct tt_cap *c, const char **why)
 		*why = pcap_geterr(c->p);
 		return -EIO;
 	}
+	cap_drain(c);
 	return 0;
 }
 
@@ -119,7 +143,7 @@ cap_ip(const struct tt_cap *c, const u_char *b, size_t *n)
 	return b + skip;
 }
 
-/* Fill e from the TCP segment in the IP packet ip[0..n). */
+/* Fill e from the TCP segment in the IP packet at ip, n bytes captured. */
 static bool
 cap_parse(const struct tt_cap *c, const u_char *ip, size_t n,
           struct tt_event *e)
@@ -134,11 +158,12 @@ cap_parse(const struct tt_cap *c, const u_char *ip, size_t n,
 	} else {
 		return false;
 	}
-	if (total > n || iph + 20 > total)
+	/* Only the headers are captured (n bytes); lengths come from them. */
+	if (iph + 20 > n || iph + 20 > total)
 		return false;
 	const u_char *t = ip + iph;
 	size_t doff = (size_t)(t[12] >> 4) * 4;
-	if (iph + doff > total)
+	if (doff < 20 || iph + doff > total)
 		return false;
 	int sport = t[0] << 8 | t[1];
 	e->kind = TT_PACKET;
@@ -183,6 +208,12 @@ tt_cap_collect(struct tt_cap *c, struct tt_trace *tr, const char *file)
 	do {
 		n = pcap_dispatch(c->p, -1, cap_one, (u_char *)c);
 	} while (n > 0 || (n == 0 && poll(&p, 1, CAP_QUIET_MS) > 0));
+	struct pcap_stat st;
+	if (pcap_stats(c->p, &st) == 0 && st.ps_drop > c->drops)
+		fprintf(stderr,
+		        "ipckit: tcp-trace: the capture dropped %u packets "
+		        "(its ring was full): the packet list is incomplete\n",
+		        st.ps_drop - c->drops);
 	if (c->dump &&
 	    (pcap_dump_flush(c->dump) || ferror(pcap_dump_file(c->dump))))
 		c->err = c->err ? c->err : -EIO;

@@ -69,6 +69,23 @@ run_port(const struct sockaddr_storage *ss)
 	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
+/* A listener on r's address: its fd, or -errno. */
+static int
+run_listener(const struct tt_run *r, int reuse)
+{
+	int fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)) ||
+	    bind(fd, (const struct sockaddr *)&r->addr, r->alen) ||
+	    listen(fd, 1)) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int
 tt_run_listen(struct tt_run **out, const struct tt_opts *o, int *port)
 {
@@ -78,21 +95,30 @@ tt_run_listen(struct tt_run **out, const struct tt_opts *o, int *port)
 	r->cfd = r->sfd = -1;
 	r->v6 = o->v6;
 	run_addr(r, o->port);
-	int one = 1;
-	r->lfd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* A server that closed first left its port in TIME_WAIT. */
+	r->lfd = run_listener(r, 1);
 	if (r->lfd < 0 ||
-	    setsockopt(r->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(r->lfd, (struct sockaddr *)&r->addr, r->alen) ||
-	    listen(r->lfd, 1) ||
 	    getsockname(r->lfd, (struct sockaddr *)&r->addr, &r->alen)) {
-		int err = -errno;
+		int err = r->lfd < 0 ? r->lfd : -errno;
 		tt_run_free(r);
 		return err;
 	}
 	*port = run_port(&r->addr);
 	*out = r;
 	return 0;
+}
+
+void
+tt_run_restart(struct tt_run *r, int res[2])
+{
+	close(r->lfd);
+	r->lfd = -1;
+	for (int reuse = 0; reuse < 2; reuse++) {
+		int fd = run_listener(r, reuse);
+		res[reuse] = fd < 0 ? fd : 0;
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 static int

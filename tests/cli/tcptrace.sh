@@ -5,7 +5,8 @@
 # list equals what tshark captured on the same port in the same run and
 # what tshark reads back from --pcap; --linger shows RST; --json and the
 # SVG parse; as nobody the states are sampled (a subsequence of the true
-# ones); tracefs instances and mounts are gone afterwards, SIGINT included.
+# ones); --restart needs SO_REUSEADDR only after the server closed first;
+# tracefs instances and mounts are gone afterwards, SIGINT included.
 # $1 = the ipckit binary.  Needs root (tracefs, capture); else exits 0
 # with "skip".
 set -u
@@ -47,14 +48,20 @@ free_port() {
 print(s.getsockname()[1])'
 }
 
-# tshark_start PORT FILE: capture until tshark_stop; waits until it runs.
+# tshark_start PORT FILE: capture until tshark_stop.  Returns once tshark
+# has caught a probe (a refused connect to PORT): it is really capturing.
 tshark_start() {
 	tshark -i lo -f "tcp port $1" -w "$2" -q >"$TMP/tshark.err" 2>&1 &
 	TSHARK=$!
 	PIDS+=("$TSHARK")
-	for _ in $(seq $((100 * MULT))); do
-		grep -q "Capturing on" "$TMP/tshark.err" && return 0
-		sleep 0.05
+	for _ in $(seq $((50 * MULT))); do
+		$PY -c 'import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)
+except OSError:
+    pass' "$1"
+		[ "$(tshark -r "$2" 2>/dev/null | wc -l)" -gt 0 ] && return 0
+		sleep 0.1
 	done
 	return 1
 }
@@ -69,9 +76,9 @@ tshark_stop() {
 	wait "$TSHARK" 2>/dev/null
 }
 
-# fields FILE: one line per packet: sport flags seq ack(if ACK) len.
+# fields FILE [FILTER]: one line per packet: sport flags seq ack len.
 fields() {
-	tshark -r "$1" -T fields -e tcp.srcport -e tcp.flags -e tcp.seq_raw \
+	tshark -r "$1" -Y "${2:-tcp}" -T fields -e tcp.srcport -e tcp.flags -e tcp.seq_raw \
 		-e tcp.ack_raw -e tcp.len 2>/dev/null | $PY -c '
 import sys
 for l in sys.stdin:
@@ -152,8 +159,8 @@ trace() {
 	"$IPK" tcp-trace --json --port "$PORT" --pcap "$TMP/$name.pcap" "$@" \
 		>"$TMP/$name.json" 2>"$TMP/$name.err"
 	same "$name: exit status" "$?" 0
-	tshark_stop "$TMP/$name.ts.pcap" "$(grep -c '"type":"packet"' \
-		"$TMP/$name.json")"
+	tshark_stop "$TMP/$name.ts.pcap" "$(($(grep -c '"type":"packet"' \
+		"$TMP/$name.json") + 2))"
 	$PY -c 'import json,sys
 for e in json.load(open(sys.argv[1]))["events"]:
     if e["type"] == "packet":
@@ -163,7 +170,10 @@ for e in json.load(open(sys.argv[1]))["events"]:
         print(port, bits, e["seq"], e["ack"] if bits & 16 else "-", e["len"])' \
 		"$TMP/$name.json" "$PORT" >"$TMP/$name.ours" ||
 		ko "$name: --json parses"
-	fields "$TMP/$name.ts.pcap" |
+	local cport
+	cport=$($PY -c 'import json, sys
+print(json.load(open(sys.argv[1]))["client_port"])' "$TMP/$name.json")
+	fields "$TMP/$name.ts.pcap" "tcp.port == $cport" |
 		awk -v p="$PORT" '{ if ($1 != p) $1 = "c"; print }' \
 			>"$TMP/$name.tshark"
 	fields "$TMP/$name.pcap" |
@@ -190,7 +200,7 @@ done
 
 # Simultaneous close is a race on two cores: try a few times to see one
 # and say what happened (any outcome above was checked against TCP).
-sim=0
+sim=""
 for i in 1 2 3 4 5; do
 	"$IPK" tcp-trace --json --close both >"$TMP/b$i.json" 2>/dev/null
 	how=$($PY "$TMP/check.py" "$TMP/b$i.json" both) || {
@@ -237,6 +247,17 @@ EOF
 check "--svg: well-formed XML, one named arrow per packet" \
 	test ! -s "$TMP/svg.out"
 cat "$TMP/svg.out"
+
+# --restart: the server that closed first holds its port in TIME_WAIT; a
+# new listener needs SO_REUSEADDR.  When the client closed first, not.
+restart() { # restart CLOSE: "without with" results of --restart
+	"$IPK" tcp-trace --json --restart --close "$1" 2>/dev/null |
+		$PY -c 'import json, sys; r = json.load(sys.stdin)["restart"]
+print(r["without_reuseaddr"], "/", r["with_reuseaddr"])'
+}
+same "--restart after the server closed first" "$(restart server)" \
+	"Address already in use / ok"
+same "--restart after the client closed first" "$(restart client)" "ok / ok"
 
 # The tracefs mount of our own where none is mounted (private namespace).
 unshare --mount --propagation private sh -c \
