@@ -1,7 +1,7 @@
 /*
- * redis_conn.h - what redis.c takes from redis_conn.c: where the server
- * is and who we are to it (parsed from the URL), one connection made
- * with a deadline, and commands pipelined on it with a deadline.
+ * redis_conn.h - what redis.c takes from redis_url.c (where the server
+ * is and who we are to it) and redis_conn.c (one connection made with a
+ * deadline, and commands pipelined on it with a deadline).
  */
 #ifndef IPK_REDIS_CONN_H
 #define IPK_REDIS_CONN_H
