@@ -23,6 +23,8 @@ extern volatile sig_atomic_t cli_stop; /* the signal that asked to stop */
 /* "ipckit: VERB: URL: text (hint)" on stderr; returns 1.  Nothing is
  * printed for -ECANCELED: the exit status tells of the signal. */
 int cli_fail(const char *verb, const char *url, int err);
+/* url with the password of its userinfo shown as "***" (in buf). */
+const char *cli_shown_url(const char *url, char *buf, size_t size);
 int cli_fail_at(const char *verb, const char *url, int err,
                 enum cli_phase phase);
 int cli_fail_hint(const char *verb, const char *url, int err, const char *hint);

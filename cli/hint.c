@@ -97,6 +97,12 @@ static const struct {
         {"", EPERM, CLI_OPEN,
          "it belongs to another user or is open to group/others; remove "
          "it or pick another name"},
+        {"redis", EACCES, ANY,
+         "the server refused the user or password (the URL's, or "
+         "REDISCLI_AUTH)"},
+        {"redis", ECONNREFUSED, ANY,
+         "no Redis server at that address; start redis-server or check "
+         "host:port"},
         {"", EEXIST, CLI_OPEN,
          "something else is at that name; remove it or pick another name"},
         {"", ENOENT, CLI_OPEN, "nothing there; start 'ipckit recv URL' first"},
@@ -126,12 +132,35 @@ cli_hint(const char *url, int err, enum cli_phase phase)
 	return NULL;
 }
 
+const char *
+cli_shown_url(const char *url, char *buf, size_t size)
+{
+	const char *auth = strstr(url, "://");
+	if (!auth)
+		return url;
+	auth += 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = NULL, *colon = NULL;
+	for (const char *p = auth; p < auth + alen; p++)
+		if (*p == '@')
+			at = p;
+	for (const char *p = auth; at && p < at && !colon; p++)
+		if (*p == ':')
+			colon = p;
+	if (!colon)
+		return url;
+	int n = snprintf(buf, size, "%.*s:***%s", (int)(colon - url), url, at);
+	return n < 0 || (size_t)n >= size ? "(URL too long to show)" : buf;
+}
+
 int
 cli_fail_hint(const char *verb, const char *url, int err, const char *hint)
 {
 	err = err < 0 ? -err : err;
 	if (err == ECANCELED)
 		return 1; /* stopped: the exit status says so */
+	char shown[1024];
+	url = cli_shown_url(url, shown, sizeof(shown));
 	fprintf(stderr, "ipckit: %s: %s: %s%s%s%s\n", verb, url,
 	        ipk_strerror(err), hint ? " (" : "", hint ? hint : "",
 	        hint ? ")" : "");
@@ -159,7 +188,8 @@ hint_guide(const char *url)
 	        {"mq", "message-queues"},  {"sysvmsg", "message-queues"},
 	        {"unix", "sockets"},       {"unixgram", "sockets"},
 	        {"unixpacket", "sockets"}, {"tcp", "sockets"},
-	        {"udp", "sockets"},
+	        {"udp", "sockets"},        {"redis", "redis"},
+	        {"rediss", "redis"},
 	};
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
 		if (hint_scheme_is(url, pages[i][0]))
@@ -177,6 +207,17 @@ cli_check_url(const char *verb, const char *url)
 	const char *page = hint_guide(url);
 	if (!why[0])
 		snprintf(why, sizeof(why), "%s", ipk_strerror(rc));
+	if (rc == -EPROTONOSUPPORT && hint_scheme_is(url, "rediss"))
+		snprintf(why, sizeof(why),
+		         "no TLS here (Debian's hiredis 0.14 has none): tunnel "
+		         "it with stunnel or 'ssh -L PORT:HOST:6379' and use "
+		         "redis://127.0.0.1:PORT/...");
+	else if (rc == -EPROTONOSUPPORT && hint_scheme_is(url, "redis"))
+		snprintf(why, sizeof(why),
+		         "this ipckit was built without hiredis: install "
+		         "libhiredis-dev and rebuild (cmake -DIPK_REDIS=ON)");
+	char shown[1024];
+	url = cli_shown_url(url, shown, sizeof(shown));
 	if (page)
 		fprintf(stderr, "ipckit: %s: %s: %s (see docs/guide/%s.md)\n",
 		        verb, url, why, page);

@@ -22,6 +22,7 @@ trap 'exit 130' INT TERM
 
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+not_in() { ! grep -qF "$2" "$1"; }
 check() { # check NAME CMD...: passes when CMD succeeds
 	local name=$1
 	shift
@@ -230,6 +231,17 @@ done
 check "recv without URL exits 2" test $? -eq 2
 "$IPK" recv "fifo:$F" -n 0 >"$OUT" 2>"$ERR"
 check "recv -n 0 exits 2" test $? -eq 2
+# A password in a URL never reaches the terminal; rediss:// says to tunnel.
+if "$IPK" --version | grep -q ' redis'; then
+	"$IPK" send 'redis://u:s3cret@127.0.0.1:1/s' x >"$OUT" 2>"$ERR"
+	check "redis: refused connection exits 1" test $? -eq 1
+	check "... and the password is not shown" not_in "$ERR" s3cret
+	check "... but the user is" grep -q 'redis://u:\*\*\*@' "$ERR"
+fi
+"$IPK" send 'rediss://u:s3cret@h:1/s' x >"$OUT" 2>"$ERR"
+check "rediss:// exits 2" test $? -eq 2
+check "... saying to tunnel, without the password" \
+	sh -c "grep -q tunnel '$ERR' && ! grep -q s3cret '$ERR'"
 "$IPK" recv --dial "fifo:$F" >"$OUT" 2>"$ERR"
 check "recv --dial of a FIFO (a writer) exits 2" test $? -eq 2
 check "... saying that recv listens on a FIFO" one_line "$ERR" "drop --dial"
