@@ -176,6 +176,15 @@ relay_shape(struct relay *r)
 	    (cli_scheme_in(f->url, oneway) || cli_scheme_in(t->url, oneway)))
 		return cli_usage("relay", "--both needs two sides that carry "
 		                          "both ways; mq: and fifo: carry one");
+	/* One queue both ways: without distinct types it reads back what
+	 * it wrote. */
+	const char *q = cli_scheme_in(f->url, "sysvmsg") ? f->url : t->url;
+	if (r->both && cli_scheme_in(q, "sysvmsg") && !cli_url_flag(q, "recv"))
+		return cli_usage("relay",
+		                 "--both on %s needs ?send=N&recv=M "
+		                 "with two types, or it reads back "
+		                 "what it sends",
+		                 q);
 	r->duplex = r->both || (f->conn && t->conn);
 	if (f_acc && t->conn)
 		r->topo = TOPO_PAIRS;

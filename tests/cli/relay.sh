@@ -380,6 +380,8 @@ usage "both stdio:" stdio: stdio:
 usage "two listening connection sides" tcp://127.0.0.1:0 --listen-to \
 	"unix:$TMP/u.sock"
 usage "--both with a one-way mq:" --both "mq:$MQ" stdio:
+usage "--both on one sysvmsg: queue without two types" --both \
+	"sysvmsg:$KEY" stdio:
 usage "a bad option in a URL" "mq:$MQ?depht=3" stdio:
 usage "%n in a URL is not a format" "mq:/%n%n%s" 'fifo:%n?x=%s'
 "$IPK" send "mq:$MQ" --timeout 0 x 2>/dev/null
