@@ -26,11 +26,13 @@ relay_report(const struct rside *s, const char *what, int err)
 {
 	if (err == -ECANCELED)
 		return;
+	char shown[1024];
+	const char *url = cli_shown_url(s->url, shown, sizeof(shown));
 	if (err)
-		fprintf(stderr, "ipckit: relay: %s: %s: %s\n", s->url, what,
+		fprintf(stderr, "ipckit: relay: %s: %s: %s\n", url, what,
 		        ipk_strerror(err));
 	else
-		fprintf(stderr, "ipckit: relay: %s: %s\n", s->url, what);
+		fprintf(stderr, "ipckit: relay: %s: %s\n", url, what);
 }
 
 /* The peer or the object went away: what a redial may mend. */

@@ -154,7 +154,9 @@ IPK_API ssize_t ipk_recvmsg(ipk_chan *ch, struct ipk_msg *m, int timeout_ms);
  * ipk_send_batch - send n messages with as few system calls as the
  * mechanism allows.  Returns how many were sent (n unless the deadline
  * passed or the peer went away after some), or a negative errno when
- * none was.
+ * none was.  n = 0 (msgs may be NULL) sends nothing new but finishes a
+ * message that an earlier deadline left part-written on a byte stream:
+ * 0 once nothing is pending, or the error (a flush).
  */
 IPK_API int ipk_send_batch(ipk_chan *ch, const struct iovec *msgs, size_t n,
                            int timeout_ms);
