@@ -20,6 +20,7 @@
 
 static const char tt_help[] =
         "usage: ipckit tcp-trace [OPTIONS]\n"
+        "       ipckit tcp-trace HOST:PORT [--count N] [--json]\n"
         "\n"
         "Runs a loopback TCP server and client and shows, on one timeline,\n"
         "each side's state changes (from the kernel's "
@@ -39,9 +40,13 @@ static const char tt_help[] =
         "  --pcap FILE         write the packets (Wireshark, tshark -r)\n"
         "  --svg FILE          draw the ladder diagram\n"
         "\n"
+        "ipckit tcp-trace HOST:PORT [--count N] [--json] watches, live, the\n"
+        "connections others make to HOST:PORT (e.g. with nc) until SIGINT\n"
+        "or N of them closed.\n"
+        "\n"
         "States need root (tracefs); packets need root or CAP_NET_RAW.\n";
 
-enum { OPT_CLOSE = 256, OPT_DATA, OPT_PORT, OPT_PCAP, OPT_SVG };
+enum { OPT_CLOSE = 256, OPT_DATA, OPT_PORT, OPT_PCAP, OPT_SVG, OPT_COUNT };
 
 double
 tt_now(void)
@@ -73,6 +78,7 @@ tt_close_arg(const char *v, struct tt_opts *o)
 	for (int i = 0; i < 3; i++)
 		if (!strcmp(v, names[i])) {
 			o->close = (enum tt_close)i;
+			o->close_set = true;
 			return 0;
 		}
 	return cli_usage("tcp-trace",
@@ -102,6 +108,10 @@ tt_opt(int c, const char *v, char **argv, struct tt_opts *o)
 			        "tcp-trace",
 			        "bad --data '%s' (0 to 1073741824 bytes)", v);
 		return 0;
+	case OPT_COUNT:
+		if (!cli_num(v, 1, 1 << 30, &o->count))
+			return cli_usage("tcp-trace", "bad --count '%s'", v);
+		return 0;
 	case OPT_PORT:
 		if (!cli_num(v, 0, 65535, &n))
 			return cli_usage("tcp-trace", "bad --port '%s'", v);
@@ -114,6 +124,22 @@ tt_opt(int c, const char *v, char **argv, struct tt_opts *o)
 		return cli_usage("tcp-trace", "unknown option '%s'",
 		                 argv[optind - 1]);
 	}
+}
+
+/* Options of our own connection mean nothing when watching, and the
+ * other way round. */
+static int
+tt_check(const struct tt_opts *o)
+{
+	bool own = o->pcap || o->svg || o->linger || o->data || o->restart ||
+	           o->wait || o->port || o->v6 || o->close_set;
+	if (o->watch && own)
+		return cli_usage("tcp-trace", "watching HOST:PORT takes only "
+		                              "--json and --count");
+	if (!o->watch && o->count)
+		return cli_usage("tcp-trace", "--count applies to watching "
+		                              "HOST:PORT");
+	return 0;
 }
 
 static int
@@ -131,6 +157,7 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 	        {"port", required_argument, NULL, OPT_PORT},
 	        {"pcap", required_argument, NULL, OPT_PCAP},
 	        {"svg", required_argument, NULL, OPT_SVG},
+	        {"count", required_argument, NULL, OPT_COUNT},
 	        {NULL, 0, NULL, 0},
 	};
 	int c, rc = 0;
@@ -141,10 +168,14 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 		rc = c == 'h' ? (o->help = 1, 0) : tt_opt(c, optarg, argv, o);
 	if (rc == 0 && o->help)
 		fputs(tt_help, stdout);
-	if (rc == 0 && !o->help && optind < argc)
+	if (rc || o->help)
+		return rc;
+	if (optind < argc)
+		o->watch = argv[optind++];
+	if (optind < argc)
 		return cli_usage("tcp-trace", "unexpected argument '%s'",
 		                 argv[optind]);
-	return rc;
+	return tt_check(o);
 }
 
 /* Stable: events of one instant keep the order their source gave. */
@@ -155,6 +186,12 @@ tt_cmp(const void *a, const void *b)
 	if (x->t != y->t)
 		return x->t < y->t ? -1 : 1;
 	return x < y ? -1 : x > y;
+}
+
+void
+tt_sort(struct tt_trace *tr, size_t from)
+{
+	qsort(tr->ev + from, tr->n - from, sizeof(*tr->ev), tt_cmp);
 }
 
 /* The kernel's last "X -> CLOSE" of a side sock_diag finds in
@@ -233,7 +270,7 @@ static void
 tt_packets(struct tt_trace *tr, struct tt_cap **cap)
 {
 	const char *why = NULL;
-	if (tt_cap_open(cap, tr->port, &why) == 0) {
+	if (tt_cap_open(cap, tr->port, tr->dev, &why) == 0) {
 		tr->packets = "libpcap";
 		return;
 	}
@@ -252,7 +289,7 @@ tt_gather(struct tt_trace *tr, struct tt_fs *fs, struct tt_cap *cap,
 		err = tt_cap_collect(cap, tr, o->pcap);
 	if (err)
 		return err;
-	qsort(tr->ev, tr->n, sizeof(*tr->ev), tt_cmp);
+	tt_sort(tr, 0);
 	err = tt_diag_timewait(tr);
 	if (err)
 		return err;
@@ -318,7 +355,9 @@ cmd_tcp_trace(int argc, char **argv)
 	int rc = tt_parse(argc, argv, &o);
 	if (rc || o.help)
 		return rc;
-	struct tt_trace tr = {.v6 = o.v6, .tw_ms = {-1, -1}};
+	if (o.watch)
+		return cli_exit_code(tt_watch(&o));
+	struct tt_trace tr = {.v6 = o.v6, .dev = "lo", .tw_ms = {-1, -1}};
 	rc = tt_trace_run(&tr, &o);
 	free(tr.ev);
 	return cli_exit_code(rc);

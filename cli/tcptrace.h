@@ -38,6 +38,8 @@ struct tt_trace {
 	size_t n, cap;
 	int port, cport; /* server's and client's port */
 	bool v6;
+	const char *dev;     /* capture device: "lo", or "any" */
+	bool json;           /* watching: JSON at the end, no lines */
 	const char *states;  /* "tracepoint" or "sampled" */
 	const char *packets; /* NULL when none, else "libpcap" */
 	const char *nopkt;   /* why there are no packets */
@@ -55,8 +57,16 @@ struct tt_opts {
 	int v6, linger, json, wait, restart, help; /* getopt_long sets them */
 	long long data;
 	enum tt_close close;
+	bool close_set;
 	const char *pcap, *svg;
+	const char *watch; /* HOST:PORT to watch instead of our own */
+	long long count;   /* watch: stop after this many connections */
 };
+
+/* `ipckit tcp-trace HOST:PORT` (tcptrace_watch.c). */
+int tt_watch(const struct tt_opts *o);
+/* Order tr->ev[from..n) by time. */
+void tt_sort(struct tt_trace *tr, size_t from);
 
 /* Append one event; -ENOMEM. */
 int tt_add(struct tt_trace *tr, const struct tt_event *e);
@@ -77,6 +87,10 @@ void tt_run_free(struct tt_run *r);
 struct tt_fs;
 int tt_fs_open(struct tt_fs **fs, int port);
 int tt_fs_collect(struct tt_fs *fs, struct tt_trace *tr);
+/* For watching: trace_pipe, non-blocking (its fd or -errno), and what
+ * it has now into tr. */
+int tt_fs_pipe(struct tt_fs *fs);
+int tt_fs_read(struct tt_fs *fs, struct tt_trace *tr);
 void tt_fs_close(struct tt_fs *fs);
 
 /* sock_diag (tcptrace_diag.c): the TIME_WAIT socket of the trace and its
@@ -88,8 +102,11 @@ void tt_sampler_stop(struct tt_sampler *s);
 
 /* Packets (tcptrace_pcap.c, or tcptrace_nopcap.c without libpcap). */
 struct tt_cap;
-int tt_cap_open(struct tt_cap **c, int port, const char **why);
+int tt_cap_open(struct tt_cap **c, int port, const char *dev, const char **why);
 int tt_cap_collect(struct tt_cap *c, struct tt_trace *tr, const char *file);
+/* For watching: the capture's pollable fd, and what it has now. */
+int tt_cap_fd(struct tt_cap *c);
+int tt_cap_read(struct tt_cap *c, struct tt_trace *tr);
 void tt_cap_close(struct tt_cap *c);
 
 /* Output (tcptrace_out.c, tcptrace_svg.c): flags as "SYN+ACK", a
@@ -98,6 +115,7 @@ void tt_flags(uint8_t f, char *buf, size_t size);
 void tt_rel(const struct tt_trace *tr, int side, uint32_t v, char *buf,
             size_t size);
 const char *tt_shown_state(const struct tt_event *e);
+void tt_out_event(FILE *f, const struct tt_trace *tr, const struct tt_event *e);
 void tt_out_text(FILE *f, const struct tt_trace *tr);
 void tt_out_json(FILE *f, const struct tt_trace *tr);
 int tt_out_svg(const char *file, const struct tt_trace *tr);

@@ -23,6 +23,9 @@ struct tt_fs {
 	char mnt[64];        /* our own mount point, or "" */
 	char inst[PATH_MAX]; /* the instance directory */
 	int port;
+	int pipe;        /* trace_pipe for tt_fs_read, or -1 */
+	char line[1024]; /* a line read in part */
+	size_t have;
 };
 
 static const char *const fs_names[] = {
@@ -108,6 +111,7 @@ tt_fs_open(struct tt_fs **out, int port)
 	if (!fs)
 		return -ENOMEM;
 	fs->port = port;
+	fs->pipe = -1;
 	int err = fs_root(fs, root, sizeof(root));
 	if (err)
 		goto out_free;
@@ -176,11 +180,56 @@ tt_fs_collect(struct tt_fs *fs, struct tt_trace *tr)
 	return err;
 }
 
+int
+tt_fs_pipe(struct tt_fs *fs)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/trace_pipe", fs->inst);
+	fs->pipe = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	return fs->pipe < 0 ? -errno : fs->pipe;
+}
+
+/* Each whole line of buf[0..n) to tr; a partial one waits in fs->line. */
+static int
+fs_lines(struct tt_fs *fs, const char *buf, size_t n, struct tt_trace *tr)
+{
+	struct tt_event e;
+	int err = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (buf[i] != '\n') {
+			if (fs->have < sizeof(fs->line) - 1)
+				fs->line[fs->have++] = buf[i];
+			continue;
+		}
+		fs->line[fs->have] = '\0';
+		fs->have = 0;
+		if (fs_parse(fs->line, fs->port, &e))
+			err = tt_add(tr, &e);
+	}
+	return err;
+}
+
+int
+tt_fs_read(struct tt_fs *fs, struct tt_trace *tr)
+{
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fs->pipe, buf, sizeof(buf))) > 0) {
+		int err = fs_lines(fs, buf, (size_t)n, tr);
+		if (err)
+			return err;
+	}
+	return n < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
+}
+
 void
 tt_fs_close(struct tt_fs *fs)
 {
 	if (!fs)
 		return;
+	/* An open trace_pipe keeps the instance busy (EBUSY). */
+	if (fs->pipe >= 0)
+		close(fs->pipe);
 	if (fs->inst[0]) {
 		fs_write(fs, FS_EVENT "enable", "0");
 		rmdir(fs->inst);

@@ -9,9 +9,9 @@
 #include <errno.h>
 
 int
-tt_cap_open(struct tt_cap **c, int port, const char **why)
+tt_cap_open(struct tt_cap **c, int port, const char *dev, const char **why)
 {
-	(void)port;
+	(void)port, (void)dev;
 	*c = NULL;
 	*why = "this ipckit was built without libpcap (install libpcap-dev "
 	       "and rebuild)";
@@ -22,6 +22,20 @@ int
 tt_cap_collect(struct tt_cap *c, struct tt_trace *tr, const char *file)
 {
 	(void)c, (void)tr, (void)file;
+	return -ENOTSUP;
+}
+
+int
+tt_cap_fd(struct tt_cap *c)
+{
+	(void)c;
+	return -1;
+}
+
+int
+tt_cap_read(struct tt_cap *c, struct tt_trace *tr)
+{
+	(void)c, (void)tr;
 	return -ENOTSUP;
 }
 

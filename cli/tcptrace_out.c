@@ -126,6 +126,17 @@ out_restart_text(FILE *f, const struct tt_trace *tr)
 }
 
 void
+tt_out_event(FILE *f, const struct tt_trace *tr, const struct tt_event *e)
+{
+	fprintf(f, "%10.3f  %-6s  ", (e->t - tr->t0) * 1e3, out_side[e->side]);
+	if (e->kind == TT_STATE)
+		out_state(f, e);
+	else
+		out_packet(f, tr, e);
+	putc('\n', f);
+}
+
+void
 tt_out_text(FILE *f, const struct tt_trace *tr)
 {
 	fprintf(f,
@@ -134,16 +145,8 @@ tt_out_text(FILE *f, const struct tt_trace *tr)
 	        tr->v6 ? "::1" : "127.0.0.1", tr->cport, tr->port, tr->states,
 	        tr->packets ? "libpcap on lo" : "none");
 	fprintf(f, "%10s  %-6s  %s\n", "ms", "side", "event");
-	for (size_t i = 0; i < tr->n; i++) {
-		const struct tt_event *e = &tr->ev[i];
-		fprintf(f, "%10.3f  %-6s  ", (e->t - tr->t0) * 1e3,
-		        out_side[e->side]);
-		if (e->kind == TT_STATE)
-			out_state(f, e);
-		else
-			out_packet(f, tr, e);
-		putc('\n', f);
-	}
+	for (size_t i = 0; i < tr->n; i++)
+		tt_out_event(f, tr, &tr->ev[i]);
 	if (!tr->packets)
 		fprintf(f, "packets: not captured: %s\n", tr->nopkt);
 	out_timewait_text(f, tr);

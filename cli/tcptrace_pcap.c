@@ -96,7 +96,7 @@ cap_activate(struct tt_cap *c, const char **why)
 }
 
 int
-tt_cap_open(struct tt_cap **out, int port, const char **why)
+tt_cap_open(struct tt_cap **out, int port, const char *dev, const char **why)
 {
 	static char errbuf[PCAP_ERRBUF_SIZE];
 	struct tt_cap *c = calloc(1, sizeof(*c));
@@ -104,7 +104,7 @@ tt_cap_open(struct tt_cap **out, int port, const char **why)
 		return -ENOMEM;
 	c->port = port;
 	c->off = cap_clock_off();
-	c->p = pcap_create("lo", errbuf);
+	c->p = pcap_create(dev, errbuf);
 	if (!c->p) {
 		*why = errbuf;
 		free(c);
@@ -188,7 +188,8 @@ cap_one(u_char *arg, const struct pcap_pkthdr *h, const u_char *b)
 	if (!ip || !cap_parse(c, ip, n, &e))
 		return;
 	e.t = (double)h->ts.tv_sec + h->ts.tv_usec * 1e-6 - c->off;
-	if ((e.flags & TT_SYN) && !tr->have_isn[e.side]) {
+	/* Each SYN starts a connection (watching sees several). */
+	if (e.flags & TT_SYN) {
 		tr->isn[e.side] = e.seq;
 		tr->have_isn[e.side] = true;
 	}
@@ -220,6 +221,22 @@ tt_cap_collect(struct tt_cap *c, struct tt_trace *tr, const char *file)
 	if (c->dump)
 		pcap_dump_close(c->dump);
 	c->dump = NULL;
+	return n < 0 ? -EIO : c->err;
+}
+
+int
+tt_cap_fd(struct tt_cap *c)
+{
+	return pcap_get_selectable_fd(c->p);
+}
+
+int
+tt_cap_read(struct tt_cap *c, struct tt_trace *tr)
+{
+	c->tr = tr;
+	int n;
+	while ((n = pcap_dispatch(c->p, -1, cap_one, (u_char *)c)) > 0)
+		;
 	return n < 0 ? -EIO : c->err;
 }
 

@@ -6,6 +6,7 @@
 # what tshark reads back from --pcap; --linger shows RST; --json and the
 # SVG parse; as nobody the states are sampled (a subsequence of the true
 # ones); --restart needs SO_REUSEADDR only after the server closed first;
+# HOST:PORT watches a connection nc makes to a socat server;
 # tracefs instances and mounts are gone afterwards, SIGINT included.
 # $1 = the ipckit binary.  Needs root (tracefs, capture); else exits 0
 # with "skip".
@@ -42,6 +43,15 @@ if [ "$(id -u)" != 0 ] || ! command -v tshark >/dev/null; then
 	exit 0
 fi
 chmod 755 "$TMP"
+
+# wait_text FILE TEXT: up to 5 s (x MULT) for FILE to contain TEXT.
+wait_text() {
+	for _ in $(seq $((100 * MULT))); do
+		grep -q "$2" "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
 
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0))
@@ -259,6 +269,42 @@ same "--restart after the server closed first" "$(restart server)" \
 	"Address already in use / ok"
 same "--restart after the client closed first" "$(restart client)" "ok / ok"
 
+# HOST:PORT: watch a connection nc makes to a socat echo server.
+PORT=$(free_port)
+socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" SYSTEM:cat &
+PIDS+=("$!")
+"$IPK" tcp-trace "127.0.0.1:$PORT" --count 1 --json >"$TMP/watch.json" \
+	2>"$TMP/watch.err" &
+watch=$!
+PIDS+=("$watch")
+wait_text "$TMP/watch.err" watching
+echo hi | nc -q1 127.0.0.1 "$PORT" >"$TMP/nc.out"
+for _ in $(seq $((100 * MULT))); do
+	kill -0 "$watch" 2>/dev/null || break
+	sleep 0.05
+done
+kill -INT "$watch" 2>/dev/null
+wait "$watch"
+same "HOST:PORT --count 1: exit status" "$?" 0
+$PY - "$TMP/watch.json" <<'EOF2' >"$TMP/watch.out" 2>&1
+import json, sys
+t = json.load(open(sys.argv[1]))
+ev = t["events"]
+st = {s: [e["new"] for e in ev if e["type"] == "state" and e["side"] == s]
+      for s in ("client", "server")}
+assert st["client"] == ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1",
+                        "FIN_WAIT2", "CLOSE"], st
+assert st["server"] == ["SYN_RECV", "ESTABLISHED", "CLOSE_WAIT",
+                        "LAST_ACK", "CLOSE"], st
+pk = [e for e in ev if e["type"] == "packet"]
+assert [e["flags"] for e in pk[:3]] == ["SYN", "SYN+ACK", "ACK"], pk[:3]
+assert [e["len"] for e in pk if e["side"] == "client"].count(3) == 1
+assert [e["len"] for e in pk if e["side"] == "server"].count(3) == 1
+EOF2
+check "HOST:PORT: nc's connection, both sides' states and the echo" \
+	test ! -s "$TMP/watch.out" -a "$(cat "$TMP/nc.out")" = hi
+cat "$TMP/watch.out"
+
 # The tracefs mount of our own where none is mounted (private namespace).
 unshare --mount --propagation private sh -c \
 	'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null
@@ -295,10 +341,7 @@ cat "$TMP/nobody.out"
 "$IPK" tcp-trace --wait >"$TMP/int.out" 2>"$TMP/int.err" &
 pid=$!
 PIDS+=("$pid")
-for _ in $(seq $((100 * MULT))); do
-	grep -q waiting "$TMP/int.err" && break
-	sleep 0.05
-done
+wait_text "$TMP/int.err" waiting
 kill -INT "$pid"
 wait "$pid"
 same "SIGINT during --wait: exit status" "$?" 130
