@@ -61,7 +61,8 @@ check test -f "$tmp/p/share/doc/ipckit/LICENSE"
 check cmp -s "$src/LICENSE" "$tmp/p/share/doc/ipckit/LICENSE"
 for page in man1/ipckit.1 man3/ipckit.3 man1/ipckit-ls.1 man1/ipckit-rm.1 \
 	man1/ipckit-limits.1 man1/ipckit-send.1 man1/ipckit-recv.1 \
-	man1/ipckit-sem.1 man1/ipckit-bench.1 man1/ipckit-relay.1; do
+	man1/ipckit-sem.1 man1/ipckit-bench.1 man1/ipckit-relay.1 \
+	man1/ipckit-tcp-trace.1; do
 	check test -f "$tmp/p/share/man/$page"
 	warn=$(groff -t -man -Tutf8 -rLL=80n -ww -z "$tmp/p/share/man/$page" 2>&1)
 	check test -z "$warn"

@@ -346,8 +346,12 @@ kill -INT "$pid"
 wait "$pid"
 same "SIGINT during --wait: exit status" "$?" 130
 
-left=$(ls -d /sys/kernel/tracing/instances/ipckit-* /tmp/ipckit-tracefs.* \
-	2>/dev/null; grep -c ipckit-tracefs /proc/mounts)
+# Another tcp-trace may run on this machine meanwhile: an instance
+# counts as left when its process (ipckit-PID) is gone.
+left=$(for d in /sys/kernel/tracing/instances/ipckit-*; do
+	[ -e "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && echo "$d"
+done; ls -d /tmp/ipckit-tracefs.* 2>/dev/null
+grep -c ipckit-tracefs /proc/mounts)
 same "no tracefs instance or mount left" "$left" 0
 
 echo "$pass passed, $fail failed"
