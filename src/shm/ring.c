@@ -227,8 +227,10 @@ void
 ipk__ring_publish(struct ipk__ring *r)
 {
 	r->shown = r->pos;
-	atomic_store_explicit(&r->ctl->head, r->pos, memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
+	/* A seq_cst exchange: the store, and the full fence that orders it
+	 * before the load of cons_wait (the consumer stores cons_wait and
+	 * then loads head) in one instruction, cheaper than store + mfence. */
+	atomic_exchange_explicit(&r->ctl->head, r->pos, memory_order_seq_cst);
 	if (atomic_load_explicit(&r->ctl->cons_wait, memory_order_relaxed))
 		ring_wake(r, &r->ctl->data_seq);
 	if (atomic_load_explicit(&r->ctl->bell, memory_order_relaxed) &&
@@ -305,8 +307,8 @@ ipk__ring_release(struct ipk__ring *r)
 	if (r->pos != r->other && r->pos - r->shown < r->size / 4)
 		return;
 	r->shown = r->pos;
-	atomic_store_explicit(&r->ctl->tail, r->pos, memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
+	/* Store and full fence in one, as in ipk__ring_publish. */
+	atomic_exchange_explicit(&r->ctl->tail, r->pos, memory_order_seq_cst);
 	if (atomic_load_explicit(&r->ctl->prod_wait, memory_order_relaxed))
 		ring_wake(r, &r->ctl->room_seq);
 }

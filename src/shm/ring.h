@@ -12,22 +12,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPK__RING_CTL 128  /* bytes of struct ipk__ring_ctl */
+#define IPK__RING_CTL 192  /* bytes of struct ipk__ring_ctl */
 #define IPK__RING_MIN 4096 /* smallest data area */
 #define IPK__RING_MAX (1ull << 30)
 
-/* The shared control block of one direction, two cache lines. */
+/*
+ * The shared control block of one direction, three cache lines.  The
+ * producer reads cons_wait and bell on every publish: they have a line
+ * of their own, which the consumer writes only when it starts or stops
+ * sleeping or asks for a doorbell, so that the publish does not pull in
+ * the line of tail, which the consumer writes as it reads.
+ */
 struct ipk__ring_ctl {
 	/* written by the producer */
 	_Alignas(64) _Atomic uint64_t head; /* bytes committed, ever */
 	_Atomic uint32_t data_seq;          /* the consumer sleeps on it */
 	_Atomic uint32_t prod_wait;         /* the producer sleeps */
-	/* written by the consumer */
+	/* written by the consumer as it reads */
 	_Alignas(64) _Atomic uint64_t tail; /* bytes consumed, ever */
 	_Atomic uint32_t room_seq;          /* the producer sleeps on it */
-	_Atomic uint32_t cons_wait;         /* the consumer sleeps */
 	_Atomic uint64_t dropped; /* messages a new consumer skipped */
-	_Atomic uint32_t bell;    /* ring the doorbell on each publish */
+	/* written by the consumer now and then, read on every publish */
+	_Alignas(64) _Atomic uint32_t cons_wait; /* the consumer sleeps */
+	_Atomic uint32_t bell; /* ring the doorbell on each publish */
 };
 
 enum { IPK__WAIT_ADAPTIVE, IPK__WAIT_SPIN, IPK__WAIT_SLEEP };

@@ -9,11 +9,15 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define SEG_MAGIC 0x69706b73u /* "ipks" */
-#define SEG_VERSION 1
+#define SEG_VERSION 2 /* 2: the ring's wait words on a line of their own */
 #define L2D 0
 #define D2L 1
 
@@ -184,6 +188,43 @@ seg_err(struct ipk_chan *c, int rc)
 	return rc == -EBADMSG ? ipk__break(c, rc) : rc;
 }
 
+/*
+ * memcpy, except where it is slow: on this AMD EPYC, glibc 2.36 copies 3
+ * KiB to 448 KiB with rep movsb, which runs 10 to 20 times slower when
+ * dst is 1 to 63 bytes past src modulo a page (64 KiB: 30-40 us instead
+ * of 2).  A ring's payloads drift through every page offset (8-byte
+ * record headers), so some messages always hit it.  There, 64 bytes a
+ * turn in 16-byte moves, which take 3 us whatever the offsets.  The
+ * empty asm keeps the compiler from turning the loop back into memcpy.
+ */
+static void
+seg_copy(void *dst, const void *src, size_t n)
+{
+#if defined(__x86_64__) && defined(__SSE2__)
+	size_t d = ((uintptr_t)dst - (uintptr_t)src) & 4095, i = 0;
+	if (n >= 2048 && d >= 1 && d < 64) {
+		char *o = dst;
+		const char *in = src;
+		for (; i + 64 <= n; i += 64) {
+			__asm__("" : "+r"(i));
+			__m128i a = _mm_loadu_si128((const __m128i *)(in + i));
+			__m128i b =
+			        _mm_loadu_si128((const __m128i *)(in + i + 16));
+			__m128i c =
+			        _mm_loadu_si128((const __m128i *)(in + i + 32));
+			__m128i e =
+			        _mm_loadu_si128((const __m128i *)(in + i + 48));
+			_mm_storeu_si128((__m128i *)(o + i), a);
+			_mm_storeu_si128((__m128i *)(o + i + 16), b);
+			_mm_storeu_si128((__m128i *)(o + i + 32), c);
+			_mm_storeu_si128((__m128i *)(o + i + 48), e);
+		}
+		dst = o + i, src = in + i, n -= i;
+	}
+#endif
+	memcpy(dst, src, n);
+}
+
 int
 ipk__seg_reserve(struct ipk_chan *c, size_t len, void **ptr, int64_t deadline)
 {
@@ -208,7 +249,7 @@ ipk__seg_send(struct ipk_chan *c, const struct ipk_msg *m, int64_t deadline)
 	if (rc < 0)
 		return rc;
 	if (m->len)
-		memcpy(p, m->buf, m->len);
+		seg_copy(p, m->buf, m->len);
 	return ipk__seg_commit(c, m->len);
 }
 
@@ -233,7 +274,7 @@ ipk__seg_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 		if (rc < 0)
 			break;
 		if (len)
-			memcpy(p, msgs[i].iov_base, len);
+			seg_copy(p, msgs[i].iov_base, len);
 		ipk__ring_commit(&s->tx, len, false);
 	}
 	ipk__ring_publish(&s->tx);
@@ -272,7 +313,7 @@ ipk__seg_recv(struct ipk_chan *c, struct ipk_msg *m, int64_t deadline)
 	if (len > cap)
 		return -EMSGSIZE; /* it stays for a bigger buffer */
 	if (len)
-		memcpy(m->buf, p, len);
+		seg_copy(m->buf, p, len);
 	ipk__seg_release(c);
 	return (ssize_t)len;
 }
