@@ -269,9 +269,10 @@ bench_note(const struct bench_report *rep, int i, char *buf, size_t n)
 	if (row->raw && (m == &raw_mq || m == &raw_sysvmsg || m == &raw_shm))
 		run_append(buf, n, "no batch call");
 	if (m == &raw_sysvmsg && row->timeout >= 0)
-		run_append(
-		        buf, n, "%s",
-		        row->raw ? "blocks: System V has no timed receive"
-		                 : "timed wait polls (IPC_NOWAIT, yield, nap)");
+		run_append(buf, n, "%s",
+		           row->raw ? "blocks: System V has no timed receive"
+		                    : "timed wait: a thread of the channel "
+		                      "blocks in "
+		                      "msgrcv, an eventfd wakes the receive");
 	return buf;
 }

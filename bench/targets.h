@@ -4,7 +4,8 @@
  * fresh path, "{key}" a fresh number and "{port}" 0 (the kernel picks;
  * the dialer asks ipk_name).  A one-way transport (pipe, fifo) names a
  * second URL for the way back.  timeout > 0 pins a row to that finite
- * timeout: sysvmsg waits differently with one (it polls).  shm runs
+ * timeout: sysvmsg waits differently with one (a thread of the channel
+ * blocks in msgrcv and wakes the receive through an eventfd).  shm runs
  * twice: its default (adaptive: spins, then sleeps on a futex) and
  * ?wait=spin; both beside the raw spin ring.  sysvshm runs its default
  * and ?wait=sleep, beside a raw semop ping-pong over the same rings.
