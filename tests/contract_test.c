@@ -2,7 +2,8 @@
  * contract_test.c - the rules every transport keeps, written once and run
  * against each row of contract_urls.h: round trip and boundaries, the
  * maximum + 1 refused, timeouts, peer gone, a buffer too small, cleanup.
- * The peer is always a separate process.
+ * The peer is always a separate process; the redis row's server is one
+ * too, started by the first test of a process that reaches the row.
  */
 #include "contract_urls.h"
 #include "../bench/urltmpl.h"
@@ -19,6 +20,35 @@
 
 #define CT_WAIT 10000
 
+static void
+ct_fini(void)
+{
+	th_cleanup(); /* the redis-server and its directory, if started */
+}
+
+TestSuite(contract, .fini = ct_fini);
+
+#ifdef IPK_HAVE_REDIS
+#include "redis_server.h"
+
+/* Criterion runs each test in a process of its own: one server each. */
+static int
+ct_server_port(void)
+{
+	static struct rs s;
+	if (!s.pid)
+		rs_start(&s, NULL);
+	return s.port;
+}
+#else
+static int
+ct_server_port(void)
+{
+	cr_assert_fail("a CT_SERVER row in a build without redis://");
+	return 0;
+}
+#endif
+
 struct ct {
 	const struct ct_target *t;
 	char listen[512], dial[512], path[256];
@@ -32,9 +62,11 @@ struct ct {
 static void
 ct_subst(const char *tmpl, char *out, size_t size, const struct ct *c, int n)
 {
+	int port = (c->t->flags & CT_SERVER)
+	                   ? ct_server_port()
+	                   : 20000 + (getpid() * 8 + n) % 30000;
 	int rc = url_template(tmpl, out, size, c->path,
-	                      0x1c000000 + (getpid() & 0xfffff) * 8 + n,
-	                      20000 + (getpid() * 8 + n) % 30000);
+	                      0x1c000000 + (getpid() & 0xfffff) * 8 + n, port);
 	cr_assert_eq(rc, 0, "URL template too long: %s", tmpl);
 }
 

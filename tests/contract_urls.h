@@ -1,7 +1,8 @@
 /*
  * contract_urls.h - every transport the contract suite runs, one row
  * each.  "{path}" becomes a fresh path under /tmp and "{key}" a fresh
- * number (unique per test process), so tests run side by side.
+ * number (unique per test process), so tests run side by side.  With
+ * CT_SERVER, "{port}" is the port of the redis-server the suite starts.
  */
 #ifndef IPK_CONTRACT_URLS_H
 #define IPK_CONTRACT_URLS_H
@@ -14,6 +15,7 @@ enum {
 	CT_DUPLEX = 1u << 2,  /* the receiving side can answer */
 	CT_NO_EOF = 1u << 3,  /* the receiver outlives its writers (fifo) */
 	CT_NO_PEER = 1u << 4, /* no peer to lose (queues): skip peer-gone */
+	CT_SERVER = 1u << 5,  /* {port}: a redis-server of the test's own */
 };
 
 struct ct_target {
@@ -55,6 +57,13 @@ static const struct ct_target ct_targets[] = {
         {"sysvshm-sleep", "sysvshm:{key}?wait=sleep&size=4194304&max=1048576",
          "sysvshm:{key}?wait=sleep&max=1048576", CT_DUPLEX | CT_NO_EOF,
          1048576},
+#ifdef IPK_HAVE_REDIS
+        /* A durable queue: the stream and group outlive the listener, so
+         * cleanup checks descriptors only (as for the key-named rows). */
+        {"redis", "redis://127.0.0.1:{port}/ipk-test-{key}?max=1048576",
+         "redis://127.0.0.1:{port}/ipk-test-{key}?max=1048576",
+         CT_NO_PEER | CT_SERVER, 1048576},
+#endif
 };
 
 #define CT_NTARGETS (sizeof(ct_targets) / sizeof(ct_targets[0]))

@@ -7,6 +7,7 @@
  * AOF, passwords kept out of names, bad servers, and redis-cli interop.
  */
 #include "helpers.h"
+#include "redis_server.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -28,12 +29,6 @@
  * SIGKILL of the server); always writes and syncs before replying. */
 #define RS_DURABLE "--appendonly yes --appendfsync always"
 
-struct rs {
-	pid_t pid;
-	int port;
-	char dir[256], args[256];
-};
-
 static void
 rs_fini(void)
 {
@@ -41,19 +36,6 @@ rs_fini(void)
 }
 
 TestSuite(redis, .fini = rs_fini, .timeout = 120);
-
-static int
-rs_free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, len) == 0 &&
-	          getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 /* A port whose cluster bus port (+10000) is free too. */
 static int
@@ -65,68 +47,6 @@ rs_cluster_port(void)
 		                       p + 10000) == 0)
 			return p;
 	}
-}
-
-/* (Re)start the server of s on its port and directory; wait for PONG. */
-static void
-rs_run(struct rs *s)
-{
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd),
-	         "exec redis-server --port %d --bind 127.0.0.1 --dir %s "
-	         "--save '' --logfile %s/log --daemonize no %s",
-	         s->port, s->dir, s->dir, s->args);
-	fflush(NULL);
-	s->pid = fork();
-	cr_assert_geq(s->pid, 0);
-	if (s->pid == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	th_defer_kill(s->pid);
-	long long end = th_now_ms() + 5000LL * th_mult();
-	while (th_sh("redis-cli -p %d ping 2>/dev/null | grep -q -e PONG "
-	             "-e NOAUTH",
-	             s->port) != 0) {
-		cr_assert(th_now_ms() < end, "redis-server did not start: %s",
-		          cmd);
-		cr_assert_eq(waitpid(s->pid, NULL, WNOHANG), 0,
-		             "redis-server exited (is it installed? "
-		             "scripts/deps.sh)");
-		usleep(10000);
-	}
-}
-
-static void
-rs_start(struct rs *s, const char *args)
-{
-	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "%s", th_path("redis"));
-	cr_assert_eq(th_sh("mkdir -p %s", s->dir), 0);
-	th_defer_remove(s->dir);
-	snprintf(s->args, sizeof(s->args), "%s", args ? args : "");
-	s->port = rs_free_port();
-	rs_run(s);
-}
-
-static void
-rs_kill(struct rs *s, int sig)
-{
-	kill(s->pid, sig);
-	if (sig == SIGKILL || sig == SIGTERM)
-		waitpid(s->pid, NULL, 0);
-}
-
-/* "redis://127.0.0.1:PORT/<key><query>" in one of a few static slots. */
-static const char *
-rs_url(const struct rs *s, const char *key, const char *query)
-{
-	static char slot[8][512];
-	static int n;
-	char *u = slot[n++ % 8];
-	snprintf(u, sizeof(slot[0]), "redis://127.0.0.1:%d/%s%s", s->port, key,
-	         query);
-	return u;
 }
 
 static ipk_chan *
