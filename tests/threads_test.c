@@ -239,6 +239,27 @@ pipe_pairs_send_and_recv_at_once(void)
 	return rc;
 }
 
+/*
+ * sysvmsg with timeouts: each receive that must wait hands the sleeping
+ * to the channel's thread (sysvmsg_wait.c) while another thread sends on
+ * the same channel and a third asks for ipk_fd (its eventfd).
+ */
+static int
+sysvmsg_send_and_recv_at_once(void)
+{
+	char lu[64], du[64];
+	unsigned key = 0x1e000000u | ((unsigned)getpid() & 0xffffff);
+	snprintf(lu, sizeof(lu), "sysvmsg:0x%x?send=2&recv=1", key);
+	snprintf(du, sizeof(du), "sysvmsg:0x%x?send=1&recv=2", key);
+	ipk_chan *l, *d;
+	CHECK(ipk_listen(lu, &l) == 0, "listen %s", lu);
+	CHECK(ipk_dial(du, &d) == 0, "dial %s", du);
+	struct peer p = {.tx = d, .rx = d, .ours = {l}, .theirs = {d}};
+	int rc = run(l, l, &p);
+	ipk_close(l);
+	return rc;
+}
+
 /* ---- the frame deadline fires while the other thread sends ----------- */
 
 /* The peer: 2 bytes of a header, then reads what comes until the end. */
@@ -575,6 +596,7 @@ static const struct {
         {"unix_pair_send_and_recv_at_once", unix_pair_send_and_recv_at_once},
         {"tcp_send_and_recv_at_once", tcp_send_and_recv_at_once},
         {"pipe_pairs_send_and_recv_at_once", pipe_pairs_send_and_recv_at_once},
+        {"sysvmsg_send_and_recv_at_once", sysvmsg_send_and_recv_at_once},
         {"unix_frame_deadline_while_sending",
          unix_frame_deadline_while_sending},
         {"tcp_frame_deadline_while_sending", tcp_frame_deadline_while_sending},

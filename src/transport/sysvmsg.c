@@ -303,7 +303,7 @@ svmq_await(struct svmq_chan *q, long sel, int *step, int64_t deadline)
 static bool
 svmq_held(struct svmq_chan *q, long sel, struct ipk_msg *m)
 {
-	if (!q->w.pid || !ipk__svmq_take_held(&q->w, sel, &m->type))
+	if (!ipk__svmq_take_held(&q->w, sel, &m->type))
 		return false;
 	m->len = 0;
 	return true;

@@ -69,6 +69,20 @@ ipk__svmq_waiter_init(struct ipk__svmq_waiter *w)
 {
 	w->efd = -1;
 	w->pid = 0;
+	pthread_mutex_init(&w->lock, NULL);
+}
+
+/*
+ * The lock, taken anew in a child after fork (it may have been held by a
+ * thread that the child does not have).
+ */
+static void
+wait_lock(struct ipk__svmq_waiter *w)
+{
+	pid_t p = atomic_load(&w->pid);
+	if (p && p != getpid())
+		pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_lock(&w->lock);
 }
 
 /* Cancelled as msgrcv returned a 0-byte message: keep it. */
@@ -229,8 +243,8 @@ wait_settle(struct ipk__svmq_waiter *w)
 	return ph;
 }
 
-int
-ipk__svmq_arm(struct ipk__svmq_waiter *w, int qid, long sel)
+static int
+wait_arm(struct ipk__svmq_waiter *w, int qid, long sel)
 {
 	wait_adopt(w);
 	wait_reuse(w, sel);
@@ -254,11 +268,22 @@ ipk__svmq_arm(struct ipk__svmq_waiter *w, int qid, long sel)
 	return 0;
 }
 
+int
+ipk__svmq_arm(struct ipk__svmq_waiter *w, int qid, long sel)
+{
+	wait_lock(w);
+	int rc = wait_arm(w, qid, sel);
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
 void
 ipk__svmq_drain(struct ipk__svmq_waiter *w)
 {
 	uint64_t n;
+	wait_lock(w);
 	w->drained = read(w->efd, &n, sizeof(n)) == sizeof(n);
+	pthread_mutex_unlock(&w->lock);
 }
 
 int
@@ -270,30 +295,37 @@ ipk__svmq_error(const struct ipk__svmq_waiter *w)
 bool
 ipk__svmq_take_held(struct ipk__svmq_waiter *w, long sel, long *type)
 {
-	if (!atomic_load(&w->held) || w->pid != getpid() ||
-	    !wait_accepts(sel, w->held_type))
-		return false;
-	*type = w->held_type;
-	atomic_store(&w->held, false);
-	return true;
+	if (!atomic_load(&w->pid) || !atomic_load(&w->held))
+		return false; /* never used, or nothing held: no lock */
+	wait_lock(w);
+	bool take = atomic_load(&w->held) && w->pid == getpid() &&
+	            wait_accepts(sel, w->held_type);
+	if (take) {
+		*type = w->held_type;
+		atomic_store(&w->held, false);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return take;
 }
 
 int
 ipk__svmq_fd(struct ipk__svmq_waiter *w, int qid, long sel)
 {
-	if (w->pid == getpid() && w->persistent && w->running)
-		return w->efd;
-	int rc = ipk__svmq_arm(w, qid, sel);
-	if (rc < 0)
-		return rc;
-	w->persistent = true;
-	return w->efd;
+	wait_lock(w);
+	int rc = 0;
+	if (!(w->pid == getpid() && w->persistent && w->running))
+		rc = wait_arm(w, qid, sel);
+	if (rc >= 0)
+		w->persistent = true;
+	rc = rc < 0 ? rc : w->efd;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
 }
 
 void
 ipk__svmq_waiter_close(struct ipk__svmq_waiter *w, bool removing)
 {
-	bool mine = w->pid == getpid();
+	bool mine = atomic_load(&w->pid) == getpid();
 	if (mine && w->running)
 		wait_stop(w);
 	if (mine && w->held && !removing)
@@ -301,4 +333,5 @@ ipk__svmq_waiter_close(struct ipk__svmq_waiter *w, bool removing)
 	if (w->efd >= 0)
 		close(w->efd);
 	w->efd = -1;
+	pthread_mutex_destroy(&w->lock);
 }

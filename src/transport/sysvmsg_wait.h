@@ -20,19 +20,22 @@
  */
 struct ipk__svmq_waiter {
 	pthread_t thread;
-	pid_t pid; /* the process the state belongs to; 0: never used */
-	int efd;   /* readable: a message for sel is queued */
+	/* Held by each call below: ipk_fd may come from any thread beside
+	 * the receiving one.  A child after fork starts it anew. */
+	pthread_mutex_t lock;
+	_Atomic pid_t pid; /* the process the state belongs to; 0: unused */
+	int efd;           /* readable: a message for sel is queued */
 	int qid;
-	long sel;               /* set by the receive before it arms */
-	long probe;             /* msgrcv's mtype: set by a 0-byte message */
-	long held_type;         /* the type of that message, while held */
-	_Atomic uint32_t phase; /* see sysvmsg_wait.c */
-	_Atomic int err;        /* why the thread's msgrcv failed, or 0 */
-	_Atomic bool held;      /* the thread took a 0-byte message */
-	_Atomic bool done;      /* the thread ended (an error) */
-	bool running;           /* started and not joined (receive side) */
-	bool drained;           /* the receive read efd since it was told */
-	bool persistent;        /* ipk_fd was asked: re-arm every receive */
+	long sel;                /* set by the receive before it arms */
+	long probe;              /* msgrcv's mtype: set by a 0-byte message */
+	long held_type;          /* the type of that message, while held */
+	_Atomic uint32_t phase;  /* see sysvmsg_wait.c */
+	_Atomic int err;         /* why the thread's msgrcv failed, or 0 */
+	_Atomic bool held;       /* the thread took a 0-byte message */
+	_Atomic bool done;       /* the thread ended (an error) */
+	bool running;            /* started and not joined (receive side) */
+	bool drained;            /* the receive read efd since it was told */
+	_Atomic bool persistent; /* ipk_fd was asked: re-arm every receive */
 };
 
 /* Before first use (the channel is zeroed): no thread, no descriptor. */
