@@ -163,7 +163,10 @@ bench_args(int argc, char **argv, struct bench_opts *o, char *err,
 		int n = args_one(argv[i], i + 1 < argc ? argv[i + 1] : NULL, o);
 		const char *v = i + 1 < argc ? argv[i + 1] : "";
 		if (n == -1)
-			snprintf(err, errlen, "unknown option '%s'", argv[i]);
+			snprintf(err, errlen,
+			         argv[i][0] == '-' ? "unknown option '%s'"
+			                           : "unexpected argument '%s'",
+			         argv[i]);
 		else if (n < 0)
 			snprintf(err, errlen, "bad value '%s' for %s", v,
 			         argv[i]);

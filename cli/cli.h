@@ -35,6 +35,12 @@ int cli_check_url(const char *verb, const char *url);
 /* "ipckit: VERB: text" and the usage hint on stderr; returns 2. */
 int cli_usage(const char *verb, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+/* The usage error of getopt_long's ':' (a value missing) or '?' (an
+ * unknown option, or a value given to one that takes none) for the
+ * options in table; returns 2. */
+struct option;
+int cli_bad_option(const char *verb, int c, char **argv,
+                   const struct option *table);
 /* Parse a whole decimal number in [lo, hi]; false if it is not one. */
 bool cli_num(const char *s, long long lo, long long hi, long long *out);
 
@@ -113,6 +119,25 @@ struct sem_args {
 	char **cmd; /* run: after "--" */
 };
 struct bench_opts;
+struct relay;   /* relay.h */
+struct tt_opts; /* tcptrace.h */
+
+/* The arguments of ls (ls.c). */
+struct ls_args {
+	const char *kinds; /* --kind: a comma-separated list, or NULL */
+	long long uid;     /* --user, or INS_NA */
+	bool stale, json, help;
+};
+/* The arguments of rm (rm.c). */
+struct rm_args {
+	bool stale, force, dry, help;
+	char **urls; /* the URLs to remove, none with --stale */
+	int nurls;
+};
+/* The arguments of limits (limits.c). */
+struct limits_args {
+	bool json, help;
+};
 
 /*
  * What cmd_VERB does before it touches the system: parse argv (argv[0]
@@ -124,6 +149,11 @@ int cmd_send_parse(int argc, char **argv, struct cli_opts *o);
 int cmd_recv_parse(int argc, char **argv, struct cli_opts *o);
 int cmd_sem_parse(int argc, char **argv, struct sem_args *a);
 int cmd_bench_parse(int argc, char **argv, struct bench_opts *o);
+int cmd_relay_parse(int argc, char **argv, struct relay *r);
+int cmd_ls_parse(int argc, char **argv, struct ls_args *a);
+int cmd_rm_parse(int argc, char **argv, struct rm_args *a);
+int cmd_limits_parse(int argc, char **argv, struct limits_args *a);
+int cmd_tcp_trace_parse(int argc, char **argv, struct tt_opts *o);
 
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);

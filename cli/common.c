@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,35 @@ cli_usage(const char *verb, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'ipckit %s --help')\n", verb);
 	return EXIT_USAGE;
+}
+
+/* Whether word is "--NAME=..." for an option of table that takes no
+ * value (getopt_long then leaves that option's val in optopt). */
+static bool
+opt_given_value(const char *word, const struct option *table)
+{
+	const char *eq = strchr(word, '=');
+	if (strncmp(word, "--", 2) || !eq)
+		return false;
+	size_t n = (size_t)(eq - word - 2);
+	for (; table && table->name; table++)
+		if (table->has_arg == no_argument &&
+		    !strncmp(table->name, word + 2, n))
+			return true;
+	return false;
+}
+
+int
+cli_bad_option(const char *verb, int c, char **argv, const struct option *table)
+{
+	const char *word = argv[optind - 1];
+	if (c == ':')
+		return cli_usage(verb, "%s needs a value", word);
+	/* optopt is the letter of a short option, and word is then not
+	 * always the word it is in (-xs stops before optind moves on). */
+	if (optopt && !opt_given_value(word, table))
+		return cli_usage(verb, "unknown option '-%c'", optopt);
+	return cli_usage(verb, "unknown option '%s'", word);
 }
 
 bool

@@ -339,18 +339,29 @@ lim_plain(const struct lim *l, const struct lim_val *v)
 }
 
 int
-cmd_limits(int argc, char **argv)
+cmd_limits_parse(int argc, char **argv, struct limits_args *a)
 {
-	bool json = false;
+	*a = (struct limits_args){0};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
-			json = true;
+			a->json = true;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return fputs(limits_help, stdout), 0;
+			return a->help = true, fputs(limits_help, stdout), 0;
 		else
 			return cli_usage("limits", "unexpected argument '%s'",
 			                 argv[i]);
 	}
+	return 0;
+}
+
+int
+cmd_limits(int argc, char **argv)
+{
+	struct limits_args a;
+	int rc = cmd_limits_parse(argc, argv, &a);
+	if (rc || a.help)
+		return rc;
+	bool json = a.json;
 	if (json)
 		putchar('[');
 	else

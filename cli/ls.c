@@ -31,12 +31,6 @@ static const char ls_help[] =
         "  ipckit ls --stale        (what 'ipckit rm --stale' would "
         "remove)\n";
 
-struct ls_args {
-	const char *kinds;
-	long long uid;
-	bool stale, json;
-};
-
 static const char *const ls_states[] = {"unknown", "live", "stale"};
 
 static bool
@@ -248,8 +242,8 @@ ls_user(const char *s, long long *uid)
 	return cli_num(s, 0, 0xfffffffe, uid) ? 0 : -1;
 }
 
-static int
-ls_parse(int argc, char **argv, struct ls_args *a)
+int
+cmd_ls_parse(int argc, char **argv, struct ls_args *a)
 {
 	static const struct option opts[] = {
 	        {"kind", required_argument, NULL, 'k'},
@@ -260,9 +254,10 @@ ls_parse(int argc, char **argv, struct ls_args *a)
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
-	a->uid = INS_NA;
+	*a = (struct ls_args){.uid = INS_NA};
+	optind = 0; /* as cli_parse: forget an earlier call's cluster */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+k:u:sjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:k:u:sjh", opts, NULL)) != -1) {
 		if (c == 'k')
 			a->kinds = optarg;
 		else if (c == 'u' && ls_user(optarg, &a->uid) < 0)
@@ -270,10 +265,9 @@ ls_parse(int argc, char **argv, struct ls_args *a)
 		else if (c == 's' || c == 'j')
 			*(c == 's' ? &a->stale : &a->json) = true;
 		else if (c == 'h')
-			return fputs(ls_help, stdout), -1;
-		else if (c == '?')
-			return cli_usage("ls", "unknown option '%s'",
-			                 argv[optind - 1]);
+			return a->help = true, fputs(ls_help, stdout), 0;
+		else if (c == '?' || c == ':')
+			return cli_bad_option("ls", c, argv, opts);
 	}
 	char bad[32];
 	if (a->kinds && ls_bad_kind(a->kinds, bad, sizeof(bad)))
@@ -287,10 +281,10 @@ ls_parse(int argc, char **argv, struct ls_args *a)
 int
 cmd_ls(int argc, char **argv)
 {
-	struct ls_args a = {0};
-	int rc = ls_parse(argc, argv, &a);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	struct ls_args a;
+	int rc = cmd_ls_parse(argc, argv, &a);
+	if (rc || a.help)
+		return rc;
 	if (!ins_mqueue_mounted())
 		fputs("ipckit: ls: /dev/mqueue is not mounted, so POSIX queues "
 		      "are not listed (mount -t mqueue none /dev/mqueue)\n",

@@ -101,7 +101,8 @@ opts_value(const char *verb, int c, const char *v, struct cli_opts *o)
 }
 
 static int
-opts_one(const char *verb, int c, char **argv, struct cli_opts *o)
+opts_one(const char *verb, int c, char **argv, const struct option *table,
+         struct cli_opts *o)
 {
 	switch (c) {
 	case 'h':
@@ -121,11 +122,8 @@ opts_one(const char *verb, int c, char **argv, struct cli_opts *o)
 		o->peer = true;
 		return 0;
 	case ':':
-		return cli_usage(verb, "%s needs a value", argv[optind - 1]);
 	case '?':
-		if (optopt)
-			return cli_usage(verb, "unknown option '-%c'", optopt);
-		return cli_usage(verb, "unknown option '%s'", argv[optind - 1]);
+		return cli_bad_option(verb, c, argv, table);
 	default:
 		return opts_value(verb, c, optarg, o);
 	}
@@ -167,7 +165,7 @@ cli_parse(const char *verb, const char *help, int argc, char **argv,
 	int c, rc = 0;
 	while (rc == 0 &&
 	       (c = getopt_long(argc, argv, shorts, table, NULL)) != -1)
-		rc = opts_one(verb, c, argv, o);
+		rc = opts_one(verb, c, argv, table, o);
 	if (o->help)
 		fputs(help, stdout);
 	if (rc || o->help)

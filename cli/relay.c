@@ -120,14 +120,8 @@ relay_option(struct relay *r, int c, char **argv, bool *help)
 		                    &r->timeout);
 	case OPT_STATS:
 		return relay_number("--stats", optarg, 1, 86400, &r->stats_s);
-	case ':':
-		return cli_usage("relay", "%s needs a value", argv[optind - 1]);
 	default:
-		if (optopt)
-			return cli_usage("relay", "unknown option '-%c'",
-			                 optopt);
-		return cli_usage("relay", "unknown option '%s'",
-		                 argv[optind - 1]);
+		return cli_bad_option("relay", c, argv, relay_opts);
 	}
 }
 
@@ -197,17 +191,21 @@ relay_shape(struct relay *r)
 	return 0;
 }
 
-static int
-relay_parse(struct relay *r, int argc, char **argv, bool *help)
+int
+cmd_relay_parse(int argc, char **argv, struct relay *r)
 {
 	int c, rc;
-	optind = 1;
+	*r = (struct relay){.timeout = RELAY_DIAL_TIMEOUT};
+	r->from.listen = true;
+	/* 0, not 1: glibc then also forgets a cluster an earlier call
+	 * stopped inside (as cli_parse). */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", relay_opts, NULL)) != -1)
-		if ((rc = relay_option(r, c, argv, help)))
+		if ((rc = relay_option(r, c, argv, &r->help)))
 			return rc;
-	if (*help)
-		return 0;
+	if (r->help)
+		return fputs(relay_help, stdout), 0;
 	if (argc - optind != 2)
 		return cli_usage("relay", "needs FROM and TO, got %d URL%s",
 		                 argc - optind, argc - optind == 1 ? "" : "s");
@@ -452,14 +450,9 @@ relay_main(struct relay *r)
 int
 cmd_relay(int argc, char **argv)
 {
-	struct relay r = {.timeout = RELAY_DIAL_TIMEOUT};
-	r.from.listen = true;
-	bool help = false;
-	int rc = relay_parse(&r, argc, argv, &help);
-	if (rc || help) {
-		if (help)
-			fputs(relay_help, stdout);
+	struct relay r;
+	int rc = cmd_relay_parse(argc, argv, &r);
+	if (rc || r.help)
 		return rc;
-	}
 	return cli_exit_code(relay_main(&r));
 }

@@ -98,7 +98,7 @@ struct rcount {
 
 struct relay {
 	struct rside from, to;
-	bool both, duplex, json;
+	bool both, duplex, json, help;
 	int timeout; /* ms one dial may wait */
 	int stats_s; /* --stats: seconds, 0 none */
 	enum rtopo topo;

@@ -39,10 +39,6 @@ static const char rm_help[] =
         "  ipckit rm --stale --dry-run\n"
         "  ipckit rm --force unix:/run/app.sock\n";
 
-struct rm_args {
-	bool stale, force, dry;
-};
-
 /* The object's file, for kinds that have one named by a path. */
 static bool
 rm_is_path(const char *kind)
@@ -327,8 +323,8 @@ rm_stale(const struct rm_args *a, struct ins_list *l)
 	return rc;
 }
 
-static int
-rm_parse(int argc, char **argv, struct rm_args *a)
+int
+cmd_rm_parse(int argc, char **argv, struct rm_args *a)
 {
 	static const struct option opts[] = {
 	        {"stale", no_argument, NULL, 's'},
@@ -338,6 +334,8 @@ rm_parse(int argc, char **argv, struct rm_args *a)
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
+	*a = (struct rm_args){0};
+	optind = 0; /* as cli_parse: forget an earlier call's cluster */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+sfnh", opts, NULL)) != -1) {
 		if (c == 's')
@@ -347,10 +345,9 @@ rm_parse(int argc, char **argv, struct rm_args *a)
 		else if (c == 'n')
 			a->dry = true;
 		else if (c == 'h')
-			return fputs(rm_help, stdout), -1;
+			return a->help = true, fputs(rm_help, stdout), 0;
 		else
-			return cli_usage("rm", "unknown option '%s'",
-			                 argv[optind - 1]);
+			return cli_bad_option("rm", c, argv, opts);
 	}
 	if (a->stale && optind < argc)
 		return cli_usage("rm", "--stale takes no URL");
@@ -359,24 +356,26 @@ rm_parse(int argc, char **argv, struct rm_args *a)
 		                       "objects; it takes no --force");
 	if (!a->stale && optind == argc)
 		return cli_usage("rm", "no URL given");
+	a->urls = argv + optind;
+	a->nurls = argc - optind;
 	return 0;
 }
 
 int
 cmd_rm(int argc, char **argv)
 {
-	struct rm_args a = {0};
-	int rc = rm_parse(argc, argv, &a);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	struct rm_args a;
+	int rc = cmd_rm_parse(argc, argv, &a);
+	if (rc || a.help)
+		return rc;
 	struct ins_list l;
 	rc = ins_scan(&l);
 	if (rc < 0)
 		return cli_fail("rm", "/proc", rc);
 	if (a.stale)
 		rc = rm_stale(&a, &l);
-	for (int i = optind; !a.stale && i < argc; i++)
-		rc |= rm_url(&a, &l, argv[i]);
+	for (int i = 0; i < a.nurls; i++)
+		rc |= rm_url(&a, &l, a.urls[i]);
 	ins_free(&l);
 	return rc ? (rc & EXIT_USAGE ? EXIT_USAGE : 1) : 0;
 }

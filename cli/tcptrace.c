@@ -88,7 +88,8 @@ tt_close_arg(const char *v, struct tt_opts *o)
 }
 
 static int
-tt_opt(int c, const char *v, char **argv, struct tt_opts *o)
+tt_opt(int c, const char *v, char **argv, const struct option *table,
+       struct tt_opts *o)
 {
 	long long n;
 	switch (c) {
@@ -117,12 +118,8 @@ tt_opt(int c, const char *v, char **argv, struct tt_opts *o)
 			return cli_usage("tcp-trace", "bad --port '%s'", v);
 		o->port = (int)n;
 		return 0;
-	case ':':
-		return cli_usage("tcp-trace", "%s needs a value",
-		                 argv[optind - 1]);
 	default:
-		return cli_usage("tcp-trace", "unknown option '%s'",
-		                 argv[optind - 1]);
+		return cli_bad_option("tcp-trace", c, argv, table);
 	}
 }
 
@@ -142,8 +139,8 @@ tt_check(const struct tt_opts *o)
 	return 0;
 }
 
-static int
-tt_parse(int argc, char **argv, struct tt_opts *o)
+int
+cmd_tcp_trace_parse(int argc, char **argv, struct tt_opts *o)
 {
 	const struct option longopts[] = {
 	        {"help", no_argument, &o->help, 1},
@@ -161,11 +158,13 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 	        {NULL, 0, NULL, 0},
 	};
 	int c, rc = 0;
+	*o = (struct tt_opts){0};
 	optind = 0;
 	opterr = 0;
 	while (rc == 0 &&
 	       (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
-		rc = c == 'h' ? (o->help = 1, 0) : tt_opt(c, optarg, argv, o);
+		rc = c == 'h' ? (o->help = 1, 0)
+		              : tt_opt(c, optarg, argv, longopts, o);
 	if (rc == 0 && o->help)
 		fputs(tt_help, stdout);
 	if (rc || o->help)
@@ -175,7 +174,15 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 	if (optind < argc)
 		return cli_usage("tcp-trace", "unexpected argument '%s'",
 		                 argv[optind]);
-	return tt_check(o);
+	if ((rc = tt_check(o)))
+		return rc;
+	if (o->watch &&
+	    tt_watch_addr(o->watch, &o->watch_port, &o->watch_loop) < 0)
+		return cli_usage("tcp-trace",
+		                 "'%s' is not HOST:PORT with a "
+		                 "numeric address",
+		                 o->watch);
+	return 0;
 }
 
 /* Stable: events of one instant keep the order their source gave. */
@@ -351,8 +358,8 @@ tt_trace_run(struct tt_trace *tr, const struct tt_opts *o)
 int
 cmd_tcp_trace(int argc, char **argv)
 {
-	struct tt_opts o = {0};
-	int rc = tt_parse(argc, argv, &o);
+	struct tt_opts o;
+	int rc = cmd_tcp_trace_parse(argc, argv, &o);
 	if (rc || o.help)
 		return rc;
 	if (o.watch)

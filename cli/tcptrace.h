@@ -60,11 +60,16 @@ struct tt_opts {
 	bool close_set;
 	const char *pcap, *svg;
 	const char *watch; /* HOST:PORT to watch instead of our own */
+	int watch_port;    /* ... its port, */
+	bool watch_loop;   /* ... and whether its address is loopback */
 	long long count;   /* watch: stop after this many connections */
 };
 
 /* `ipckit tcp-trace HOST:PORT` (tcptrace_watch.c). */
 int tt_watch(const struct tt_opts *o);
+/* "127.0.0.1:80", "[::1]:80": the port, and whether it is loopback;
+ * -EINVAL if s is not that. */
+int tt_watch_addr(const char *s, int *port, bool *loop);
 /* Order tr->ev[from..n) by time. */
 void tt_sort(struct tt_trace *tr, size_t from);
 

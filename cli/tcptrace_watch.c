@@ -20,8 +20,8 @@
 #define WATCH_CLOSE 7 /* TCP_CLOSE */
 
 /* "127.0.0.1:80", "[::1]:80": the port, and whether it is loopback. */
-static int
-watch_addr(const char *s, int *port, bool *loop)
+int
+tt_watch_addr(const char *s, int *port, bool *loop)
 {
 	char host[64];
 	const char *colon = strrchr(s, ':');
@@ -123,14 +123,9 @@ int
 tt_watch(const struct tt_opts *o)
 {
 	struct tt_trace tr = {.states = "tracepoint", .tw_ms = {-1, -1}};
-	bool loop = false;
-	if (watch_addr(o->watch, &tr.port, &loop))
-		return cli_usage("tcp-trace",
-		                 "'%s' is not HOST:PORT with a "
-		                 "numeric address",
-		                 o->watch);
+	tr.port = o->watch_port; /* cmd_tcp_trace_parse checked o->watch */
 	tr.v6 = strchr(o->watch, '[') != NULL;
-	tr.dev = loop ? "lo" : "any";
+	tr.dev = o->watch_loop ? "lo" : "any";
 	tr.json = o->json;
 	int rc = watch_run(&tr, o);
 	free(tr.ev);

@@ -107,7 +107,8 @@ put("chunk", "rest-4gib", cctl(7, 7) + struct.pack(">II", 0xC0000000 | 10, 0xfff
 put("chunk", "eof-mid", cctl(7, 7) + chunks(msg)[:5000])
 
 # cli: argv words joined by NUL, from the examples of each verb's --help
-# and of the man pages, plus a few refusals.
+# and of the man pages, plus a few refusals.  relay's, ls's, rm's,
+# limits' and tcp-trace's words are those of their --help.
 CLI = {
     "send-fifo": ["send", "fifo:/tmp/demo", "hello", "world"],
     "send-prio": ["send", "mq:/orders", "--prio", "3"],
@@ -141,6 +142,60 @@ CLI = {
     "bench-bad-both": ["bench", "--json", "--csv"],
     "bench-bad-size": ["bench", "--size", "0,,64"],
     "no-verb": ["\x03", "--quick", "--gap", "10"],
+    "relay-tcp-mq": ["relay", "tcp://0.0.0.0:9000", "mq:/orders"],
+    "relay-sysvmsg-tcp": ["relay", "sysvmsg:0x10", "tcp://hostB:9000"],
+    "relay-dial-from": ["relay", "--dial-from", "sysvmsg:0x10?share",
+                        "tcp://hostB:9000"],
+    "relay-raw": ["relay", "unix:/run/app.sock?raw", "tcp://127.0.0.1:8080?raw"],
+    "relay-stdio": ["relay", "fifo:/tmp/in", "stdio:"],
+    "relay-both": ["relay", "--both", "--listen-to", "--stats", "5", "--json",
+                   "--timeout=-1", "unix:@a", "sysvmsg:0x11?send=1&recv=2"],
+    "relay-help": ["relay", "--help"],
+    "relay-bad-stdio": ["relay", "stdio:", "stdio:?raw"],
+    "relay-bad-both-mq": ["relay", "--both", "mq:/a", "tcp://127.0.0.1:1"],
+    "relay-bad-accept": ["relay", "--listen-to", "tcp://:1", "unix:@b"],
+    "relay-bad-pipe": ["relay", "pipe:", "stdio:"],
+    "relay-bad-stats": ["relay", "--stats", "0", "mq:/a", "stdio:"],
+    "ls": ["ls"],
+    "ls-kind-json": ["ls", "--kind", "sysvmsg,mq", "--json"],
+    "ls-stale": ["ls", "--stale", "--user", "0"],
+    "ls-help": ["ls", "-h"],
+    "ls-bad-kind": ["ls", "--kind", "mq,,queue"],
+    "ls-bad-user": ["ls", "-u", "no-such-user-h9"],
+    "ls-bad-arg": ["ls", "-sj", "extra"],
+    "rm-urls": ["rm", "mq:/orders", "sysvmsg:0x1234"],
+    "rm-stale-dry": ["rm", "--stale", "--dry-run"],
+    "rm-force": ["rm", "--force", "unix:/run/app.sock"],
+    "rm-help": ["rm", "--help"],
+    "rm-bad-stale-url": ["rm", "-s", "mq:/x"],
+    "rm-bad-stale-force": ["rm", "--stale", "-f"],
+    "rm-bad-none": ["rm", "-n"],
+    "limits": ["limits"],
+    "limits-json": ["limits", "--json"],
+    "limits-bad": ["limits", "--jsn"],
+    "tcp-trace": ["tcp-trace"],
+    "tcp-trace-own": ["tcp-trace", "--close", "server", "--linger", "--data",
+                      "100", "--port", "9000", "--v6", "--wait", "--restart",
+                      "--json", "--pcap", "t.pcap", "--svg", "t.svg"],
+    "tcp-trace-watch": ["tcp-trace", "127.0.0.1:9000", "--count", "1",
+                        "--json"],
+    "tcp-trace-watch6": ["tcp-trace", "[::1]:9000"],
+    "tcp-trace-help": ["tcp-trace", "-h"],
+    "tcp-trace-bad-close": ["tcp-trace", "--close", "nobody"],
+    "tcp-trace-bad-watch": ["tcp-trace", "localhost:80"],
+    "tcp-trace-bad-mix": ["tcp-trace", "127.0.0.1:80", "--wait"],
+    "tcp-trace-bad-count": ["tcp-trace", "--count", "3"],
+    # Refusals that once named the wrong word or printed a control byte:
+    # a short option inside a cluster, a value given to a flag, a word
+    # that is not an option.
+    "ls-bad-cluster": ["ls", "-xs"],
+    "ls-bad-no-value": ["ls", "--kind"],
+    "rm-bad-cluster": ["rm", "-xs", "mq:/a"],
+    "relay-bad-flag-value": ["relay", "--json=1", "mq:/a", "stdio:"],
+    "recv-bad-flag-value": ["recv", "--hex=1", "mq:/a"],
+    "tcp-trace-bad-cluster": ["tcp-trace", "-*h"],
+    "tcp-trace-bad-flag-value": ["tcp-trace", "--wait=1"],
+    "bench-bad-word": ["bench", "report"],
 }
 for name, words in CLI.items():
     put("cli", name, "\0".join(words))
