@@ -163,6 +163,9 @@ bool ipk__is_wait_end(int rc);
 int ipk__cancel_default(void);
 
 int ipk__set_nonblock(int fd);
+/* Which process this is, without a system call: a number that changes in
+ * the child of every fork (pthread_atfork; a raw clone() is not seen). */
+unsigned ipk__fork_gen(void);
 /* Make fd blocking and mark c IPK__BLOCKFD (socket and pipe channels). */
 int ipk__set_blockfd(struct ipk_chan *c);
 

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,4 +155,27 @@ ipk__set_blockfd(struct ipk_chan *c)
 		return -errno;
 	c->flags |= IPK__BLOCKFD;
 	return 0;
+}
+
+/* Bumped in every child fork makes (pthread_atfork, registered once). */
+static _Atomic unsigned wait_fork_gen = 1;
+static pthread_once_t wait_fork_once = PTHREAD_ONCE_INIT;
+
+static void
+wait_forked(void)
+{
+	wait_fork_gen++;
+}
+
+static void
+wait_fork_init(void)
+{
+	pthread_atfork(NULL, NULL, wait_forked);
+}
+
+unsigned
+ipk__fork_gen(void)
+{
+	pthread_once(&wait_fork_once, wait_fork_init);
+	return wait_fork_gen;
 }

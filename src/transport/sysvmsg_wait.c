@@ -7,6 +7,7 @@
  */
 #include "sysvmsg_wait.h"
 
+#include "../core/core.h"
 #include "../sync/futex.h"
 
 #include <errno.h>
@@ -52,12 +53,12 @@ wait_new_efd(struct ipk__svmq_waiter *w)
 static void
 wait_adopt(struct ipk__svmq_waiter *w)
 {
-	pid_t me = getpid();
-	if (w->pid == me)
+	unsigned me = ipk__fork_gen();
+	if (w->gen == me)
 		return;
-	if (w->pid && w->efd >= 0)
+	if (w->gen && w->efd >= 0)
 		wait_new_efd(w);
-	w->pid = me;
+	w->gen = me;
 	w->phase = WAIT_IDLE;
 	w->err = 0;
 	w->held = w->done = false;
@@ -68,7 +69,7 @@ void
 ipk__svmq_waiter_init(struct ipk__svmq_waiter *w)
 {
 	w->efd = -1;
-	w->pid = 0;
+	w->gen = 0;
 	pthread_mutex_init(&w->lock, NULL);
 }
 
@@ -79,8 +80,8 @@ ipk__svmq_waiter_init(struct ipk__svmq_waiter *w)
 static void
 wait_lock(struct ipk__svmq_waiter *w)
 {
-	pid_t p = atomic_load(&w->pid);
-	if (p && p != getpid())
+	unsigned g = atomic_load(&w->gen);
+	if (g && g != ipk__fork_gen())
 		pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_lock(&w->lock);
 }
@@ -295,10 +296,10 @@ ipk__svmq_error(const struct ipk__svmq_waiter *w)
 bool
 ipk__svmq_take_held(struct ipk__svmq_waiter *w, long sel, long *type)
 {
-	if (!atomic_load(&w->pid) || !atomic_load(&w->held))
+	if (!atomic_load(&w->gen) || !atomic_load(&w->held))
 		return false; /* never used, or nothing held: no lock */
 	wait_lock(w);
-	bool take = atomic_load(&w->held) && w->pid == getpid() &&
+	bool take = atomic_load(&w->held) && w->gen == ipk__fork_gen() &&
 	            wait_accepts(sel, w->held_type);
 	if (take) {
 		*type = w->held_type;
@@ -313,7 +314,7 @@ ipk__svmq_fd(struct ipk__svmq_waiter *w, int qid, long sel)
 {
 	wait_lock(w);
 	int rc = 0;
-	if (!(w->pid == getpid() && w->persistent && w->running))
+	if (!(w->gen == ipk__fork_gen() && w->persistent && w->running))
 		rc = wait_arm(w, qid, sel);
 	if (rc >= 0)
 		w->persistent = true;
@@ -325,7 +326,7 @@ ipk__svmq_fd(struct ipk__svmq_waiter *w, int qid, long sel)
 void
 ipk__svmq_waiter_close(struct ipk__svmq_waiter *w, bool removing)
 {
-	bool mine = atomic_load(&w->pid) == getpid();
+	bool mine = atomic_load(&w->gen) == ipk__fork_gen();
 	if (mine && w->running)
 		wait_stop(w);
 	if (mine && w->held && !removing)

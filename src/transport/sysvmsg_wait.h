@@ -23,8 +23,8 @@ struct ipk__svmq_waiter {
 	/* Held by each call below: ipk_fd may come from any thread beside
 	 * the receiving one.  A child after fork starts it anew. */
 	pthread_mutex_t lock;
-	_Atomic pid_t pid; /* the process the state belongs to; 0: unused */
-	int efd;           /* readable: a message for sel is queued */
+	_Atomic unsigned gen; /* ipk__fork_gen of its process; 0: unused */
+	int efd;              /* readable: a message for sel is queued */
 	int qid;
 	long sel;                /* set by the receive before it arms */
 	long probe;              /* msgrcv's mtype: set by a 0-byte message */
