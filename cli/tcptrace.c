@@ -21,6 +21,7 @@
 static const char tt_help[] =
         "usage: ipckit tcp-trace [OPTIONS]\n"
         "       ipckit tcp-trace HOST:PORT [--count N] [--json]\n"
+        "       ipckit tcp-trace --pid PID [--count N] [--json]\n"
         "\n"
         "Runs a loopback TCP server and client and shows, on one timeline,\n"
         "each side's state changes (from the kernel's "
@@ -42,11 +43,19 @@ static const char tt_help[] =
         "\n"
         "ipckit tcp-trace HOST:PORT [--count N] [--json] watches, live, the\n"
         "connections others make to HOST:PORT (e.g. with nc) until SIGINT\n"
-        "or N of them closed.\n"
+        "or N of them closed; --pid PID those of a process, until it exits.\n"
         "\n"
         "States need root (tracefs); packets need root or CAP_NET_RAW.\n";
 
-enum { OPT_CLOSE = 256, OPT_DATA, OPT_PORT, OPT_PCAP, OPT_SVG, OPT_COUNT };
+enum {
+	OPT_CLOSE = 256,
+	OPT_DATA,
+	OPT_PORT,
+	OPT_PCAP,
+	OPT_SVG,
+	OPT_COUNT,
+	OPT_PID
+};
 
 double
 tt_now(void)
@@ -113,6 +122,10 @@ tt_opt(int c, const char *v, char **argv, const struct option *table,
 		if (!cli_num(v, 1, 1 << 30, &o->count))
 			return cli_usage("tcp-trace", "bad --count '%s'", v);
 		return 0;
+	case OPT_PID:
+		if (!cli_num(v, 1, 1 << 22, &o->pid))
+			return cli_usage("tcp-trace", "bad --pid '%s'", v);
+		return 0;
 	case OPT_PORT:
 		if (!cli_num(v, 0, 65535, &n))
 			return cli_usage("tcp-trace", "bad --port '%s'", v);
@@ -130,12 +143,18 @@ tt_check(const struct tt_opts *o)
 {
 	bool own = o->pcap || o->svg || o->linger || o->data || o->restart ||
 	           o->wait || o->port || o->v6 || o->close_set;
+	if (o->watch && o->pid)
+		return cli_usage("tcp-trace", "watch HOST:PORT or --pid, "
+		                              "not both");
+	if (o->pid && own)
+		return cli_usage("tcp-trace", "--pid takes only --json and "
+		                              "--count");
 	if (o->watch && own)
 		return cli_usage("tcp-trace", "watching HOST:PORT takes only "
 		                              "--json and --count");
-	if (!o->watch && o->count)
+	if (!o->watch && !o->pid && o->count)
 		return cli_usage("tcp-trace", "--count applies to watching "
-		                              "HOST:PORT");
+		                              "HOST:PORT or --pid");
 	return 0;
 }
 
@@ -155,6 +174,7 @@ cmd_tcp_trace_parse(int argc, char **argv, struct tt_opts *o)
 	        {"pcap", required_argument, NULL, OPT_PCAP},
 	        {"svg", required_argument, NULL, OPT_SVG},
 	        {"count", required_argument, NULL, OPT_COUNT},
+	        {"pid", required_argument, NULL, OPT_PID},
 	        {NULL, 0, NULL, 0},
 	};
 	int c, rc = 0;
@@ -198,7 +218,8 @@ tt_cmp(const void *a, const void *b)
 void
 tt_sort(struct tt_trace *tr, size_t from)
 {
-	qsort(tr->ev + from, tr->n - from, sizeof(*tr->ev), tt_cmp);
+	if (tr->n - from > 1) /* qsort may not be given a NULL tr->ev */
+		qsort(tr->ev + from, tr->n - from, sizeof(*tr->ev), tt_cmp);
 }
 
 /* The kernel's last "X -> CLOSE" of a side sock_diag finds in
@@ -364,6 +385,8 @@ cmd_tcp_trace(int argc, char **argv)
 		return rc;
 	if (o.watch)
 		return cli_exit_code(tt_watch(&o));
+	if (o.pid)
+		return cli_exit_code(tt_watch_pid(&o));
 	struct tt_trace tr = {.v6 = o.v6, .dev = "lo", .tw_ms = {-1, -1}};
 	rc = tt_trace_run(&tr, &o);
 	free(tr.ev);

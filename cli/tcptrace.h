@@ -31,7 +31,18 @@ struct tt_event {
 	bool timewait; /* X -> CLOSE that handed over to a timewait socket */
 	uint8_t flags;
 	uint32_t seq, ack, len;
+	uint16_t sport, dport; /* the sender's port and the other */
+	int pid;               /* state: the task the tracepoint ran in */
 };
+
+/* The ports watched: an event is the server's when it is sent from one
+ * of them. */
+#define TT_MAXPORTS 32
+struct tt_ports {
+	size_t n;
+	int port[TT_MAXPORTS];
+};
+bool tt_ports_has(const struct tt_ports *s, int port);
 
 struct tt_trace {
 	struct tt_event *ev;
@@ -46,6 +57,7 @@ struct tt_trace {
 	double t0;           /* start, CLOCK_MONOTONIC */
 	uint32_t isn[2];     /* per side, from the SYN each sent */
 	bool have_isn[2];
+	bool isn_shown;     /* watching: from SYNs as they are shown */
 	long long tw_ms[2]; /* each side's TIME_WAIT time left, -1 none */
 	bool waited;        /* --wait saw them end */
 	bool restarted;     /* --restart: res of tt_run_restart in restart */
@@ -63,6 +75,7 @@ struct tt_opts {
 	int watch_port;    /* ... its port, */
 	bool watch_loop;   /* ... and whether its address is loopback */
 	long long count;   /* watch: stop after this many connections */
+	long long pid;     /* --pid: watch this process's sockets */
 };
 
 /* `ipckit tcp-trace HOST:PORT` (tcptrace_watch.c). */
@@ -70,6 +83,21 @@ int tt_watch(const struct tt_opts *o);
 /* "127.0.0.1:80", "[::1]:80": the port, and whether it is loopback;
  * -EINVAL if s is not that. */
 int tt_watch_addr(const char *s, int *port, bool *loop);
+/* `ipckit tcp-trace --pid PID` (tcptrace_pid.c). */
+int tt_watch_pid(const struct tt_opts *o);
+/* What --pid adds to watching: tick runs every 100 ms or so (a positive
+ * return ends the watch), keep says whether an event is shown. */
+struct tt_fs;
+struct tt_cap;
+struct tt_watch_hook {
+	int (*tick)(void *arg, struct tt_fs *fs, struct tt_cap *cap);
+	bool (*keep)(void *arg, const struct tt_event *e);
+	void *arg;
+};
+/* Watch until SIGINT, --count or the hook ends it; what names it in
+ * messages. tr->port (or the hook's first tick) says the ports. */
+int tt_watch_run(struct tt_trace *tr, const struct tt_opts *o, const char *what,
+                 const struct tt_watch_hook *h);
 /* Order tr->ev[from..n) by time. */
 void tt_sort(struct tt_trace *tr, size_t from);
 
@@ -96,6 +124,8 @@ int tt_fs_collect(struct tt_fs *fs, struct tt_trace *tr);
  * it has now into tr. */
 int tt_fs_pipe(struct tt_fs *fs);
 int tt_fs_read(struct tt_fs *fs, struct tt_trace *tr);
+/* Follow these ports instead, and connects made by task pid (0: none). */
+int tt_fs_ports(struct tt_fs *fs, const struct tt_ports *s, int pid);
 void tt_fs_close(struct tt_fs *fs);
 
 /* sock_diag (tcptrace_diag.c): the TIME_WAIT socket of the trace and its
@@ -112,6 +142,8 @@ int tt_cap_collect(struct tt_cap *c, struct tt_trace *tr, const char *file);
 /* For watching: the capture's pollable fd, and what it has now. */
 int tt_cap_fd(struct tt_cap *c);
 int tt_cap_read(struct tt_cap *c, struct tt_trace *tr);
+/* Capture these ports instead (a new BPF filter). */
+int tt_cap_ports(struct tt_cap *c, const struct tt_ports *s);
 void tt_cap_close(struct tt_cap *c);
 
 /* Output (tcptrace_out.c, tcptrace_svg.c): flags as "SYN+ACK", a

@@ -20,11 +20,12 @@
 #define FS_EVENT "events/sock/inet_sock_set_state/"
 
 struct tt_fs {
-	char mnt[64];        /* our own mount point, or "" */
-	char inst[PATH_MAX]; /* the instance directory */
-	int port;
-	int pipe;        /* trace_pipe for tt_fs_read, or -1 */
-	char line[1024]; /* a line read in part */
+	char mnt[64];          /* our own mount point, or "" */
+	char inst[PATH_MAX];   /* the instance directory */
+	struct tt_ports ports; /* the servers' ports */
+	int pid;               /* connects made by this task too, or 0 */
+	int pipe;              /* trace_pipe for tt_fs_read, or -1 */
+	char line[1024];       /* a line read in part */
 	size_t have;
 };
 
@@ -89,15 +90,48 @@ fs_root(struct tt_fs *fs, char *root, size_t size)
 	return 0;
 }
 
+bool
+tt_ports_has(const struct tt_ports *s, int port)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->port[i] == port)
+			return true;
+	return false;
+}
+
+/* "sport == P || dport == P ..." for each port, and the task's connects;
+ * "0" (nothing) when there is neither. */
+static int
+fs_filter(const struct tt_fs *fs)
+{
+	char filter[64 + TT_MAXPORTS * 40] = "";
+	size_t n = 0;
+	if (fs->pid)
+		n += (size_t)snprintf(filter, sizeof(filter),
+		                      "(common_pid == %d && newstate == %d)",
+		                      fs->pid, 2 /* TCP_SYN_SENT */);
+	for (size_t i = 0; i < fs->ports.n; i++)
+		n += (size_t)snprintf(filter + n, sizeof(filter) - n,
+		                      "%ssport == %d || dport == %d",
+		                      n ? " || " : "", fs->ports.port[i],
+		                      fs->ports.port[i]);
+	return fs_write(fs, FS_EVENT "filter", n ? filter : "sport == 0");
+}
+
+int
+tt_fs_ports(struct tt_fs *fs, const struct tt_ports *s, int pid)
+{
+	fs->ports = *s;
+	fs->pid = pid;
+	return fs_filter(fs);
+}
+
 static int
 fs_setup(struct tt_fs *fs)
 {
-	char filter[96];
-	snprintf(filter, sizeof(filter), "sport == %d || dport == %d", fs->port,
-	         fs->port);
 	int err = fs_write(fs, "trace_clock", "mono");
 	if (!err)
-		err = fs_write(fs, FS_EVENT "filter", filter);
+		err = fs_filter(fs);
 	if (!err)
 		err = fs_write(fs, FS_EVENT "enable", "1");
 	return err;
@@ -110,7 +144,7 @@ tt_fs_open(struct tt_fs **out, int port)
 	char root[64];
 	if (!fs)
 		return -ENOMEM;
-	fs->port = port;
+	fs->ports = (struct tt_ports){.n = 1, .port = {port}};
 	fs->pipe = -1;
 	int err = fs_root(fs, root, sizeof(root));
 	if (err)
@@ -134,8 +168,22 @@ out_free:
 
 /* "... 10431.020580: inet_sock_set_state: family=AF_INET ... sport=N
  * dport=N ... oldstate=TCP_X newstate=TCP_Y" into an event. */
+/* The task's pid in "  comm-1234   [001] ...". */
+static int
+fs_pid(const char *line, const char *end)
+{
+	const char *cpu = strstr(line, " [");
+	if (!cpu || cpu > end)
+		return 0;
+	while (cpu > line && cpu[-1] == ' ')
+		cpu--;
+	while (cpu > line && cpu[-1] >= '0' && cpu[-1] <= '9')
+		cpu--;
+	return cpu > line && cpu[-1] == '-' ? atoi(cpu) : 0;
+}
+
 static bool
-fs_parse(const char *line, int port, struct tt_event *e)
+fs_parse(const char *line, const struct tt_ports *ports, struct tt_event *e)
 {
 	const char *p = strstr(line, ": inet_sock_set_state: ");
 	const char *ts = p;
@@ -152,12 +200,15 @@ fs_parse(const char *line, int port, struct tt_event *e)
 	    sscanf(ns + 14, "%15[A-Z0-9_]", new) != 1)
 		return false;
 	/* The listener (dport 0) is not part of the connection. */
-	if (sport == port && dport == 0)
+	if (tt_ports_has(ports, sport) && dport == 0)
 		return false;
 	memset(e, 0, sizeof(*e));
 	e->t = strtod(ts, NULL);
 	e->kind = TT_STATE;
-	e->side = sport == port ? TT_SERVER : TT_CLIENT;
+	e->side = tt_ports_has(ports, sport) ? TT_SERVER : TT_CLIENT;
+	e->sport = (uint16_t)sport;
+	e->dport = (uint16_t)dport;
+	e->pid = fs_pid(line, p);
 	e->oldst = fs_state(old);
 	e->newst = fs_state(new);
 	return true;
@@ -174,7 +225,7 @@ tt_fs_collect(struct tt_fs *fs, struct tt_trace *tr)
 	int err = 0;
 	struct tt_event e;
 	while (!err && fgets(line, sizeof(line), f))
-		if (line[0] != '#' && fs_parse(line, fs->port, &e))
+		if (line[0] != '#' && fs_parse(line, &fs->ports, &e))
 			err = tt_add(tr, &e);
 	fclose(f);
 	return err;
@@ -203,7 +254,7 @@ fs_lines(struct tt_fs *fs, const char *buf, size_t n, struct tt_trace *tr)
 		}
 		fs->line[fs->have] = '\0';
 		fs->have = 0;
-		if (fs_parse(fs->line, fs->port, &e))
+		if (fs_parse(fs->line, &fs->ports, &e))
 			err = tt_add(tr, &e);
 	}
 	return err;

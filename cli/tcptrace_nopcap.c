@@ -39,6 +39,13 @@ tt_cap_read(struct tt_cap *c, struct tt_trace *tr)
 	return -ENOTSUP;
 }
 
+int
+tt_cap_ports(struct tt_cap *c, const struct tt_ports *s)
+{
+	(void)c, (void)s;
+	return -ENOTSUP;
+}
+
 void
 tt_cap_close(struct tt_cap *c)
 {

@@ -22,7 +22,8 @@
 
 struct tt_cap {
 	pcap_t *p;
-	int port, link;
+	struct tt_ports ports;
+	int link;
 	double off; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	struct tt_trace *tr;
 	pcap_dumper_t *dump;
@@ -39,12 +40,17 @@ cap_clock_off(void)
 	return (double)(r.tv_sec - m.tv_sec) + (r.tv_nsec - m.tv_nsec) * 1e-9;
 }
 
+/* "tcp and (port P or port Q ...)"; "tcp and port 0" for no ports. */
 static int
 cap_filter(struct tt_cap *c)
 {
-	char expr[32];
+	char expr[32 + TT_MAXPORTS * 14] = "tcp and (port 0";
 	struct bpf_program prog;
-	snprintf(expr, sizeof(expr), "tcp port %d", c->port);
+	size_t n = c->ports.n ? 9 : strlen(expr);
+	for (size_t i = 0; i < c->ports.n; i++)
+		n += (size_t)snprintf(expr + n, sizeof(expr) - n, "%sport %d",
+		                      i ? " or " : "", c->ports.port[i]);
+	snprintf(expr + n, sizeof(expr) - n, ")");
 	if (pcap_compile(c->p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN))
 		return -EINVAL;
 	int rc = pcap_setfilter(c->p, &prog);
@@ -102,7 +108,7 @@ tt_cap_open(struct tt_cap **out, int port, const char *dev, const char **why)
 	struct tt_cap *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->port = port;
+	c->ports = (struct tt_ports){.n = 1, .port = {port}};
 	c->off = cap_clock_off();
 	c->p = pcap_create(dev, errbuf);
 	if (!c->p) {
@@ -167,7 +173,9 @@ cap_parse(const struct tt_cap *c, const u_char *ip, size_t n,
 		return false;
 	int sport = t[0] << 8 | t[1];
 	e->kind = TT_PACKET;
-	e->side = sport == c->port ? TT_SERVER : TT_CLIENT;
+	e->side = tt_ports_has(&c->ports, sport) ? TT_SERVER : TT_CLIENT;
+	e->sport = (uint16_t)sport;
+	e->dport = (uint16_t)(t[2] << 8 | t[3]);
 	e->seq = cap_be32(t + 4);
 	e->ack = cap_be32(t + 8);
 	e->flags = t[13];
@@ -188,8 +196,8 @@ cap_one(u_char *arg, const struct pcap_pkthdr *h, const u_char *b)
 	if (!ip || !cap_parse(c, ip, n, &e))
 		return;
 	e.t = (double)h->ts.tv_sec + h->ts.tv_usec * 1e-6 - c->off;
-	/* Each SYN starts a connection (watching sees several). */
-	if (e.flags & TT_SYN) {
+	/* Each SYN starts a connection; watching takes them as shown. */
+	if ((e.flags & TT_SYN) && !tr->isn_shown) {
 		tr->isn[e.side] = e.seq;
 		tr->have_isn[e.side] = true;
 	}
@@ -238,6 +246,13 @@ tt_cap_read(struct tt_cap *c, struct tt_trace *tr)
 	while ((n = pcap_dispatch(c->p, -1, cap_one, (u_char *)c)) > 0)
 		;
 	return n < 0 ? -EIO : c->err;
+}
+
+int
+tt_cap_ports(struct tt_cap *c, const struct tt_ports *s)
+{
+	c->ports = *s;
+	return cap_filter(c);
 }
 
 void

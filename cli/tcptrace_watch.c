@@ -4,6 +4,7 @@
  * tracepoint's states from trace_pipe and the capture's packets, merged
  * in time order with a short hold, until SIGINT or --count connections
  * have closed.  The side on PORT is the server, the other the client.
+ * --pid runs the same loop with a hook that picks ports and events.
  */
 #include "cli.h"
 #include "tcptrace.h"
@@ -17,7 +18,35 @@
 
 #define WATCH_HOLD 0.1 /* s: an event waits this long for earlier ones */
 #define WATCH_TICK_MS 50
-#define WATCH_CLOSE 7 /* TCP_CLOSE */
+#define WATCH_HOOK_S 0.1 /* s between the hook's ticks */
+#define WATCH_CLOSE 7    /* TCP_CLOSE */
+#define WATCH_SYN_SENT 2 /* TCP_SYN_SENT */
+#define WATCH_SYN_RECV 3 /* TCP_SYN_RECV */
+
+/* --count counts connections seen from their start to the server's
+ * close, by client port: one already open when the watch began is
+ * shown but not counted. */
+struct watch_count {
+	long long closed;
+	uint8_t opened[65536 / 8];
+};
+
+static void
+watch_count(struct watch_count *c, const struct tt_event *e)
+{
+	int cp = e->side == TT_SERVER ? e->dport : e->sport;
+	uint8_t bit = (uint8_t)(1u << (cp & 7));
+	if (e->kind != TT_STATE)
+		return;
+	if ((e->side == TT_CLIENT && e->newst == WATCH_SYN_SENT) ||
+	    (e->side == TT_SERVER && e->newst == WATCH_SYN_RECV))
+		c->opened[cp >> 3] |= bit;
+	if (e->side == TT_SERVER && e->newst == WATCH_CLOSE &&
+	    (c->opened[cp >> 3] & bit)) {
+		c->opened[cp >> 3] &= (uint8_t)~bit;
+		c->closed++;
+	}
+}
 
 /* "127.0.0.1:80", "[::1]:80": the port, and whether it is loopback. */
 int
@@ -47,59 +76,99 @@ tt_watch_addr(const char *s, int *port, bool *loop)
 	return 0;
 }
 
-/* Print, in time order, the events older than the hold; the count of
- * server sockets that closed among them goes to *closed. */
+/* Print, in time order, the events older than the hold that the hook
+ * keeps (the others are dropped), and count the connections that
+ * closed among them in *c. */
 static size_t
-watch_flush(struct tt_trace *tr, size_t shown, double limit, long long *closed)
+watch_flush(struct tt_trace *tr, size_t shown, double limit,
+            struct watch_count *c, const struct tt_watch_hook *h)
 {
+	size_t i = shown;
 	tt_sort(tr, shown);
-	for (; shown < tr->n && tr->ev[shown].t < limit; shown++) {
-		const struct tt_event *e = &tr->ev[shown];
+	for (; i < tr->n && tr->ev[i].t < limit; i++) {
+		if (h && !h->keep(h->arg, &tr->ev[i]))
+			continue;
+		tr->ev[shown] = tr->ev[i];
+		const struct tt_event *e = &tr->ev[shown++];
+		if (e->kind == TT_PACKET && (e->flags & TT_SYN)) {
+			tr->isn[e->side] = e->seq;
+			tr->have_isn[e->side] = true;
+		}
 		if (!tr->json)
 			tt_out_event(stdout, tr, e);
-		if (e->kind == TT_STATE && e->side == TT_SERVER &&
-		    e->newst == WATCH_CLOSE)
-			(*closed)++;
+		watch_count(c, e);
+	}
+	if (i > shown) {
+		memmove(tr->ev + shown, tr->ev + i,
+		        (tr->n - i) * sizeof(*tr->ev));
+		tr->n -= i - shown;
 	}
 	fflush(stdout);
 	return shown;
 }
 
+/* The hook's tick when it is due: > 0 ends the watch. */
+static int
+watch_tick(const struct tt_watch_hook *h, struct tt_fs *fs, struct tt_cap *cap,
+           double *next)
+{
+	if (!h || tt_now() < *next)
+		return 0;
+	*next = tt_now() + WATCH_HOOK_S;
+	return h->tick(h->arg, fs, cap);
+}
+
+static int
+watch_wait(struct pollfd p[3])
+{
+	return poll(p, 3, WATCH_TICK_MS) < 0 && errno != EINTR ? -errno : 0;
+}
+
 static int
 watch_loop(struct tt_trace *tr, struct tt_fs *fs, struct tt_cap *cap,
-           const struct tt_opts *o)
+           const struct tt_opts *o, const char *what,
+           const struct tt_watch_hook *h)
 {
 	struct pollfd p[3] = {
 	        {.fd = cli_cancel_fd(), .events = POLLIN},
 	        {.fd = tt_fs_pipe(fs), .events = POLLIN},
 	        {.fd = cap ? tt_cap_fd(cap) : -1, .events = POLLIN}};
 	size_t shown = 0;
-	long long closed = 0;
+	double next = 0;
 	if (p[1].fd < 0)
 		return p[1].fd;
+	int err = watch_tick(h, fs, cap, &next);
+	if (err)
+		return err < 0 ? err : 0;
+	struct watch_count *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
 	fprintf(stderr, "ipckit: tcp-trace: watching %s (SIGINT stops)\n",
-	        o->watch);
-	while (!cli_stop && (!o->count || closed < o->count)) {
-		if (poll(p, 3, WATCH_TICK_MS) < 0 && errno != EINTR)
-			return -errno;
-		int err = tt_fs_read(fs, tr);
+	        what);
+	while (!err && !cli_stop && (!o->count || c->closed < o->count)) {
+		err = watch_wait(p);
+		if (!err)
+			err = tt_fs_read(fs, tr);
 		if (!err && cap)
 			err = tt_cap_read(cap, tr);
-		if (err)
-			return err;
-		shown = watch_flush(tr, shown, tt_now() - WATCH_HOLD, &closed);
+		if (!err)
+			err = watch_tick(h, fs, cap, &next);
+		shown = watch_flush(tr, shown, tt_now() - WATCH_HOLD, c, h);
 	}
-	watch_flush(tr, shown, 1e300, &closed);
-	return 0;
+	watch_flush(tr, shown, 1e300, c, h);
+	free(c);
+	return err < 0 ? err : 0;
 }
 
-static int
-watch_run(struct tt_trace *tr, const struct tt_opts *o)
+int
+tt_watch_run(struct tt_trace *tr, const struct tt_opts *o, const char *what,
+             const struct tt_watch_hook *h)
 {
 	struct tt_fs *fs = NULL;
 	struct tt_cap *cap = NULL;
 	const char *why = NULL;
 	int err = tt_fs_open(&fs, tr->port);
+	tr->isn_shown = true; /* SYNs the hook drops are no ISN */
 	if (err)
 		return cli_fail_hint("tcp-trace", "sock:inet_sock_set_state",
 		                     err, "watching needs root and tracefs");
@@ -109,11 +178,11 @@ watch_run(struct tt_trace *tr, const struct tt_opts *o)
 		fprintf(stderr, "ipckit: tcp-trace: no packets: %s\n", why);
 	tr->nopkt = why;
 	tr->t0 = tt_now();
-	err = watch_loop(tr, fs, cap, o);
+	err = watch_loop(tr, fs, cap, o, what, h);
 	tt_cap_close(cap);
 	tt_fs_close(fs);
 	if (err)
-		return cli_fail("tcp-trace", o->watch, err);
+		return cli_fail("tcp-trace", what, err);
 	if (tr->json)
 		tt_out_json(stdout, tr);
 	return fflush(stdout) ? 1 : 0;
@@ -127,7 +196,7 @@ tt_watch(const struct tt_opts *o)
 	tr.v6 = strchr(o->watch, '[') != NULL;
 	tr.dev = o->watch_loop ? "lo" : "any";
 	tr.json = o->json;
-	int rc = watch_run(&tr, o);
+	int rc = tt_watch_run(&tr, o, o->watch, NULL);
 	free(tr.ev);
 	return rc;
 }

@@ -6,7 +6,8 @@
 # what tshark reads back from --pcap; --linger shows RST; --json and the
 # SVG parse; as nobody the states are sampled (a subsequence of the true
 # ones); --restart needs SO_REUSEADDR only after the server closed first;
-# HOST:PORT watches a connection nc makes to a socat server;
+# HOST:PORT watches a connection nc makes to a socat server; --pid
+# watches a bash client's connections and an nc listener's;
 # tracefs instances and mounts are gone afterwards, SIGINT included.
 # $1 = the ipckit binary.  Needs root (tracefs, capture); else exits 0
 # with "skip".
@@ -51,6 +52,17 @@ wait_text() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# finish_watch PID: up to 5 s (x MULT) for a watch to end by itself,
+# then SIGINT; its exit status.
+finish_watch() {
+	for _ in $(seq $((100 * MULT))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -INT "$1" 2>/dev/null
+	wait "$1"
 }
 
 free_port() {
@@ -281,12 +293,7 @@ watch=$!
 PIDS+=("$watch")
 wait_text "$TMP/watch.err" watching
 echo hi | nc -q1 127.0.0.1 "$PORT" >"$TMP/nc.out"
-for _ in $(seq $((100 * MULT))); do
-	kill -0 "$watch" 2>/dev/null || break
-	sleep 0.05
-done
-kill -INT "$watch" 2>/dev/null
-wait "$watch"
+finish_watch "$watch"
 same "HOST:PORT --count 1: exit status" "$?" 0
 $PY - "$TMP/watch.json" <<'EOF2' >"$TMP/watch.out" 2>&1
 import json, sys
@@ -306,6 +313,99 @@ EOF2
 check "HOST:PORT: nc's connection, both sides' states and the echo" \
 	test ! -s "$TMP/watch.out" -a "$(cat "$TMP/nc.out")" = hi
 cat "$TMP/watch.out"
+
+# --pid: a bash process that connects to a socat echo server again and
+# again (its client port new each time), beside another client whose
+# connections must not show; --count 1 is one whole connection of it.
+PORT=$(free_port)
+socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" SYSTEM:cat &
+PIDS+=("$!")
+wait_port() {
+	for _ in $(seq $((100 * MULT))); do
+		ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_port "$PORT"
+# connect_loop PORT LINE: one connection every 0.2 s, LINE echoed on each.
+connect_loop() {
+	bash -c 'while :; do
+		exec 3<>/dev/tcp/127.0.0.1/$1 || exit 1
+		echo "$2" >&3; read -r -t 2 x <&3; exec 3<&-; sleep 0.2
+	done' sh "$@" &
+}
+connect_loop "$PORT" hi
+client=$!
+PIDS+=("$client")
+connect_loop "$PORT" noise
+PIDS+=("$!")
+timeout $((20 * MULT)) "$IPK" tcp-trace --pid "$client" --count 1 --json \
+	>"$TMP/pid.json" 2>"$TMP/pid.err" &
+watch=$!
+PIDS+=("$watch")
+wait "$watch"
+same "--pid --count 1: exit status" "$?" 0
+$PY - "$TMP/pid.json" <<'EOF2' >"$TMP/pid.out" 2>&1
+import json, sys
+ev = json.load(open(sys.argv[1]))["events"]
+st = {s: ",".join(e["new"] for e in ev
+                  if e["type"] == "state" and e["side"] == s)
+      for s in ("client", "server")}
+assert "SYN_SENT,ESTABLISHED,FIN_WAIT1,FIN_WAIT2,CLOSE" in st["client"], st
+assert "SYN_RECV,ESTABLISHED,CLOSE_WAIT,LAST_ACK,CLOSE" in st["server"], st
+pk = [e for e in ev if e["type"] == "packet"]
+i = [e["flags"] for e in pk].index("SYN")
+assert [e["flags"] for e in pk[i:i + 3]] == ["SYN", "SYN+ACK", "ACK"], pk
+assert any(e["flags"].startswith("FIN") for e in pk[i:]), pk
+lens = {e["len"] for e in pk}
+assert 3 in lens and 6 not in lens, lens   # "hi\n", never "noise\n"
+EOF2
+check "--pid: its connection's handshake and close, both sides' states" \
+	test ! -s "$TMP/pid.out"
+cat "$TMP/pid.out"
+check "--pid: no instance left of the watcher" \
+	test ! -e "/sys/kernel/tracing/instances/ipckit-$watch"
+
+# --pid of a listener (nc -lk): the connections made to it.
+PORT=$(free_port)
+nc -lk 127.0.0.1 "$PORT" >/dev/null &
+lpid=$!
+PIDS+=("$lpid")
+wait_port "$PORT"
+"$IPK" tcp-trace --pid "$lpid" --count 1 >"$TMP/lis.out" 2>"$TMP/lis.err" &
+watch=$!
+PIDS+=("$watch")
+wait_text "$TMP/lis.err" watching
+echo hi | nc -q0 127.0.0.1 "$PORT"
+finish_watch "$watch"
+same "--pid of a listener: exit status" "$?" 0
+check "--pid of a listener: the server's states of nc's connection" \
+	grep -q 'server  LAST_ACK -> CLOSE' "$TMP/lis.out"
+
+# The process exits while watched: the watch ends, exit 0, says so.
+bash -c 'sleep 1' &
+short=$!
+"$IPK" tcp-trace --pid "$short" >/dev/null 2>"$TMP/gone.err"
+same "--pid of a process that exits: exit status" "$?" 0
+check "--pid of a process that exits: says so" \
+	grep -q "pid $short exited" "$TMP/gone.err"
+# SIGINT ends it with 130, and the instance goes with it.
+"$IPK" tcp-trace --pid "$lpid" >/dev/null 2>"$TMP/pint.err" &
+watch=$!
+PIDS+=("$watch")
+wait_text "$TMP/pint.err" watching
+kill -INT "$watch"
+wait "$watch"
+same "--pid, SIGINT: exit status" "$?" 130
+check "--pid, SIGINT: no instance left" \
+	test ! -e "/sys/kernel/tracing/instances/ipckit-$watch"
+# A pid that does not exist: exit 1, one line.
+dead=$(bash -c 'echo $$')
+"$IPK" tcp-trace --pid "$dead" >"$TMP/nopid.out" 2>"$TMP/nopid.err"
+same "--pid of no process: exit status" "$?" 1
+same "--pid of no process: one line" "$(cat "$TMP/nopid.err")" \
+	"ipckit: tcp-trace: pid $dead: No such process"
 
 # The tracefs mount of our own where none is mounted (private namespace).
 unshare --mount --propagation private sh -c \
