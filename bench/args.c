@@ -14,7 +14,7 @@ const char bench_usage[] =
         "usage: ipckit bench [--quick] [--size N[,N...]] [--only NAME[,NAME]]\n"
         "                    [--repeat N] [--rtts N] [--count N] [--time MS]\n"
         "                    [--timeout MS] [--gap MS] [--json | --csv]\n"
-        "                    [--svg FILE] [--html FILE]\n"
+        "                    [--svg FILE] [--html FILE] [--redis URL]\n"
         "Measures every transport between two pinned processes next to the\n"
         "bare system calls of the same mechanism (its raw row), in the same\n"
         "run: round trip p50..max, one-way messages/s and MB/s, unbatched and\n"
@@ -39,6 +39,8 @@ const char bench_usage[] =
         "  --json, --csv the results for scripts (schema: "
         "docs/performance.md)\n"
         "  --svg FILE    a chart; --html FILE a report with table and chart\n"
+        "  --redis URL   the server of the redis row (redis://host:port);\n"
+        "                without it, --only redis starts a redis-server\n"
         "Examples:\n"
         "  ipckit bench --quick\n"
         "  ipckit bench --only fifo,mq,shm --size 64,4096 --json > b.json\n"
@@ -137,10 +139,11 @@ args_one(const char *a, const char *v, struct bench_opts *o)
 		o->help |= i >= 3;
 		return 1;
 	}
-	const char **str = !strcmp(a, "--only")   ? &o->only
-	                   : !strcmp(a, "--svg")  ? &o->svg
-	                   : !strcmp(a, "--html") ? &o->html
-	                                          : NULL;
+	const char **str = !strcmp(a, "--only")    ? &o->only
+	                   : !strcmp(a, "--svg")   ? &o->svg
+	                   : !strcmp(a, "--html")  ? &o->html
+	                   : !strcmp(a, "--redis") ? &o->redis
+	                                           : NULL;
 	if (str) {
 		*str = v;
 		return v ? 2 : -2;

@@ -102,7 +102,8 @@ struct bench_case {
 
 struct bench_opts {
 	struct bench_params p;
-	const char *only; /* comma-separated transport names */
+	const char *only;  /* comma-separated transport names */
+	const char *redis; /* --redis URL: the redis row's server */
 	const char *svg, *html;
 	bool json, csv, help;
 };

@@ -56,7 +56,8 @@ bench_plan(const struct bench_opts *o, struct bench_report *rep)
 	for (int s = 0; s < o->p.nsizes; s++) {
 		for (size_t i = 0; i < BENCH_NTARGETS; i++) {
 			const struct bench_target *t = &bench_targets[i];
-			if (!run_wanted(o->only, t->name))
+			if (!run_wanted(o->only, t->name) ||
+			    (t->raw->server && t->raw->server(o) < 0))
 				continue;
 			if (t->timeout && o->p.timeout_ms >= 0)
 				continue; /* every row is timed already */

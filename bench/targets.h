@@ -28,6 +28,9 @@ struct bench_target {
 
 #define BENCH_TIMED_MS 1000
 
+extern const struct raw_mech raw_redis;
+extern char raw_redis_fwd[], raw_redis_back[];
+
 static const struct bench_target bench_targets[] = {
         {"pipe", "pipe:", "pipe:", 1, 0, &raw_pipe, 0, 0},
         {"fifo", "fifo:{path}-a", "fifo:{path}-b", 0, 0, &raw_fifo, 0, 0},
@@ -49,6 +52,9 @@ static const struct bench_target bench_targets[] = {
         {"sysvshm", "sysvshm:{key}", 0, 0, 0, &raw_sysvshm, 0, 2},
         {"sysvshm-sleep", "sysvshm:{key}?wait=sleep", 0, 0, 0, &raw_sysvshm, 0,
          2},
+#ifdef IPK_HAVE_REDIS /* URLs filled by raw/redis.c once a server is up */
+        {"redis", raw_redis_fwd, raw_redis_back, 0, 0, &raw_redis, 0, 0},
+#endif
 };
 
 #define BENCH_NTARGETS (sizeof(bench_targets) / sizeof(bench_targets[0]))

@@ -30,6 +30,9 @@ struct raw_mech {
 	int (*prepare)(struct raw_setup *s);
 	int (*open)(struct raw_setup *s, int role, struct bench_link *l);
 	void (*cleanup)(struct raw_setup *s);
+	/* Rows that need a server (redis): 0 when it is ready, else the
+	 * row is left out.  NULL: none needed. */
+	int (*server)(const struct bench_opts *o);
 };
 
 extern const struct raw_mech raw_pipe, raw_fifo, raw_unix, raw_unixpacket,

@@ -94,6 +94,28 @@ rcli XADD orders '*' other 'first field' >/dev/null
 out=$(timeout $((10 * MULT)) "$IPK" recv "$U/orders?group=workers" -n 1 2>/dev/null)
 same "an entry without m: its first field" "$out" "first field"
 
+# ipckit bench --only redis: the ipckit row and its raw row against the
+# --redis server, whose streams it deletes; without --redis, a server of
+# its own, stopped at the end.
+"$IPK" bench --only redis --redis "$U" --quick --rtts 500 --count 2000 \
+	>"$TMP/bench" 2>"$TMP/bench.err"
+same "bench --only redis --redis URL exits 0" "$?" 0
+same "bench: an ipckit row and a raw row" \
+	"$(grep -c -e '^redis ' -e '^  raw ' "$TMP/bench")" 2
+same "bench leaves no streams behind" \
+	"$(rcli --scan --pattern 'ipk-bench-*' | wc -l)" 0
+own() { pgrep -f -- '--dir /tmp/ipk-bench-redis-' | wc -l; }
+before=$(own)
+"$IPK" bench --only redis --quick --rtts 500 --count 2000 >"$TMP/bench2" 2>&1
+same "bench --only redis with a server of its own exits 0" "$?" 0
+same "bench stopped the server it started" "$(own)" "$before"
+"$IPK" bench --only redis --redis "redis://127.0.0.1:$(free_port)" --quick \
+	>"$TMP/bench3" 2>&1
+# The row is left out, so the command ends as for an unknown name (2).
+same "bench --redis with no server there exits 2" "$?" 2
+grep -q "no server answers at --redis URL" "$TMP/bench3" &&
+	ok "bench says no server answers" || ko "bench3: $(cat "$TMP/bench3")"
+
 # A password: never in ipckit's own lines, right or wrong.
 server auth --requirepass "$PW"
 A=redis://default:$PW@127.0.0.1:$PORT
