@@ -60,7 +60,7 @@ judge_unknown(struct ins_obj *o)
 {
 	char hint[96];
 	if (o->npids)
-		snprintf(hint, sizeof(hint), "; open in pid %d",
+		snprintf(hint, sizeof(hint), "; in use by pid %d",
 		         (int)o->pids[0]);
 	else if (o->reason[0])
 		snprintf(hint, sizeof(hint), "; %.80s", o->reason);
@@ -81,7 +81,7 @@ ins_judge(struct ins_list *l)
 			judge_unknown(o);
 		else if (o->state == INS_STALE && o->npids)
 			snprintf(o->reason + len, sizeof(o->reason) - len,
-			         "; still open in pid %d", (int)o->pids[0]);
+			         "; still in use by pid %d", (int)o->pids[0]);
 	}
 }
 

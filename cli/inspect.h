@@ -44,12 +44,14 @@ struct ins_list {
 	size_t norphans;
 };
 
-/* One process holding one open file or socket (inspect_proc.c). */
+/* One process holding one open file or socket, or mapping a shared-memory
+ * object (inspect_proc.c). */
 struct ins_fd {
 	dev_t dev;
 	unsigned long long ino;
 	pid_t pid;
 	bool sock, fifo;
+	bool sysv;  /* a SysV segment mapped: ino is its shm id */
 	char *path; /* FIFOs only: where the link points */
 };
 struct ins_fds {
@@ -65,7 +67,8 @@ int ins_scan(struct ins_list *l);
 
 int ins_scan_fds(struct ins_fds *f);
 void ins_fds_free(struct ins_fds *f);
-/* Give o the pids in f that hold (dev, ino) (sockets: by inode). */
+/* Give o the pids in f that hold (dev, ino) (sockets: by inode; SysV
+ * segments: by id, from maps). */
 void ins_holders(struct ins_obj *o, const struct ins_fds *f);
 
 int ins_scan_sysv(struct ins_list *l);

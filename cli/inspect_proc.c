@@ -1,7 +1,9 @@
 /*
  * inspect_proc.c - who holds what: every open descriptor of every process
  * we may look at (/proc/[pid]/fd), by the device and inode it refers to,
- * so that ls can name the pids behind a queue, a FIFO or a socket.
+ * so that ls can name the pids behind a queue, a FIFO or a socket; and
+ * every shared-memory mapping (/proc/[pid]/maps), since a process that
+ * mapped a segment and closed its descriptor still uses it.
  */
 #include "inspect.h"
 
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static struct ins_fd *
@@ -51,6 +54,48 @@ fds_one(struct ins_fds *f, pid_t pid, const char *link)
 	}
 }
 
+/*
+ * One line of maps: "/dev/shm/NAME" is a POSIX object, by device and
+ * inode; "/SYSV%08x (deleted)" a SysV segment, whose inode is its shm id
+ * (its key may be IPC_PRIVATE, shared by many).  A mapping spans several
+ * lines when split by mprotect; the list keeps one.
+ */
+static void
+maps_one(struct ins_fds *f, pid_t pid, const char *line)
+{
+	unsigned maj, min;
+	unsigned long long ino;
+	int at = 0;
+	int n = sscanf(line, "%*s %*s %*s %x:%x %llu %n", &maj, &min, &ino,
+	               &at);
+	if (n != 3 || !at)
+		return;
+	bool sysv = !strncmp(line + at, "/SYSV", 5);
+	if (!sysv && strncmp(line + at, "/dev/shm/", 9))
+		return;
+	const struct ins_fd *last = f->n ? &f->v[f->n - 1] : NULL;
+	dev_t dev = makedev(maj, min);
+	if (last && last->pid == pid && last->ino == ino && last->dev == dev)
+		return;
+	struct ins_fd *d = fds_push(f);
+	if (!d)
+		return;
+	d->pid = pid, d->dev = dev, d->ino = ino, d->sysv = sysv;
+}
+
+static void
+maps_pid(struct ins_fds *f, pid_t pid)
+{
+	char path[64], line[INS_NAME + 128];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *m = fopen(path, "re");
+	if (!m)
+		return; /* gone, or not ours to see */
+	while (fgets(line, sizeof(line), m))
+		maps_one(f, pid, line);
+	fclose(m);
+}
+
 static void
 fds_pid(struct ins_fds *f, pid_t pid)
 {
@@ -79,8 +124,10 @@ ins_scan_fds(struct ins_fds *f)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		pid_t pid = (pid_t)atoi(e->d_name);
-		if (pid > 0 && pid != self)
+		if (pid > 0 && pid != self) {
 			fds_pid(f, pid);
+			maps_pid(f, pid);
+		}
 	}
 	closedir(d);
 	return 0;
@@ -100,7 +147,10 @@ holds(const struct ins_obj *o, const struct ins_fd *d)
 {
 	if (o->is_sock)
 		return d->sock && d->ino == o->ino;
-	return !d->sock && d->dev == o->dev && d->ino == o->ino;
+	if (d->sysv)
+		return !strcmp(o->kind, "sysvshm") &&
+		       d->ino == (unsigned long long)o->id;
+	return o->ino && !d->sock && d->dev == o->dev && d->ino == o->ino;
 }
 
 static void
@@ -119,8 +169,6 @@ add_pid(struct ins_obj *o, pid_t pid)
 void
 ins_holders(struct ins_obj *o, const struct ins_fds *f)
 {
-	if (!o->ino)
-		return;
 	for (size_t i = 0; i < f->n; i++)
 		if (holds(o, &f->v[i]))
 			add_pid(o, f->v[i].pid);

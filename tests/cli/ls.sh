@@ -288,6 +288,39 @@ same "rm refuses a live owner's queue" "$?" 1
 check "... saying who holds it" grep -q "pid [0-9]* holds it" "$TMP/err"
 check "... which is still there" has_url "mq:/ipk-ls-live"
 
+# --- a mapping is a holder, with no descriptor left --------------------
+pids_of() { # pids_of URL: the pids `ls --json` gives as its holders
+	"$IPK" ls --json | $PY -c 'import json, sys
+for o in json.load(sys.stdin):
+    if o["url"] == sys.argv[1]: print(*o["pids"])' "$1"
+}
+M=$(ipcmk -M 4096 -p 0600 | awk '{ print $NF }')
+MK=$(ipcs -m | awk -v id="$M" '$2 == id { print $1 }')
+# Not a job of this shell, so that its kill -9 goes unannounced.
+MAPPER=$(sh -c '"$@" >/dev/null 2>&1 & echo $!' sh $PY -c 'import mmap, os, sys, time, sysv_ipc
+fd = os.open("/dev/shm/ipk-ls-map", os.O_CREAT | os.O_RDWR, 0o600)
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096)
+os.close(fd)  # only the mapping is left
+seg = sysv_ipc.attach(int(sys.argv[2]))
+open(sys.argv[1], "w").close()
+time.sleep(600)' "$TMP/map.ready" "$M")
+PIDS+=("$MAPPER")
+wait_for test -e "$TMP/map.ready"
+same "a mapped POSIX segment whose fd was closed names its mapper" \
+	"$(pids_of shm:/ipk-ls-map)" "$MAPPER"
+same "an attached SysV segment names the process attached" \
+	"$(pids_of "sysvshm:$MK")" "$MAPPER"
+"$IPK" rm shm:/ipk-ls-map 2>"$TMP/err"
+same "rm refuses the mapped segment" "$?" 1
+check "... saying who uses it" grep -q "in use by pid $MAPPER" "$TMP/err"
+check "... which is still there" test -e /dev/shm/ipk-ls-map
+kill -KILL "$MAPPER"
+wait_for gone "$MAPPER"
+same "once its mapper is gone, no holder" "$(pids_of shm:/ipk-ls-map)" ""
+rm -f /dev/shm/ipk-ls-map
+ipcrm -m "$M"
+
 # --- fork and exec: what the guide says of the OFD lock ------------------
 # owner MODE URL: ipk_listen(URL) in Python, then MODE: "fork" leaves a
 # child holding the channel and exits; "exec" becomes sleep(1).
