@@ -241,6 +241,29 @@ rm_split(const char *url, char *kind, size_t ksize, char *rest, size_t rsize)
 	return n ? 0 : -EINVAL;
 }
 
+/*
+ * A sysvshm: ring is a segment and a semaphore set of one key.  Its
+ * record names the set; without one, the set of the segment's key is
+ * taken as its, and must pass the same checks before either goes.
+ */
+static int
+rm_shm_pair(const struct rm_args *a, const char *url, struct ins_list *l,
+            struct ins_obj *o)
+{
+	for (size_t i = 0; o->id2 < 0 && o->key != 0 && i < l->n; i++) {
+		const struct ins_obj *s = &l->v[i];
+		if (strcmp(s->kind, "sysvsem") || s->key != o->key)
+			continue;
+		if (!a->force && s->uid != INS_NA &&
+		    s->uid != (long long)geteuid())
+			return rm_refuse(url, s, NULL);
+		if (!a->force && rm_live_why(s))
+			return rm_refuse(url, s, rm_live_why(s));
+		o->id2 = s->id;
+	}
+	return rm_one(a, url, o);
+}
+
 static int
 rm_url(const struct rm_args *a, struct ins_list *l, const char *url)
 {
@@ -250,7 +273,9 @@ rm_url(const struct rm_args *a, struct ins_list *l, const char *url)
 	int rc = 0, found = 0;
 	for (size_t i = 0; i < l->n; i++)
 		if (rm_match(&l->v[i], kind, rest) && ++found)
-			rc |= rm_one(a, url, &l->v[i]);
+			rc |= strcmp(kind, "sysvshm")
+			              ? rm_one(a, url, &l->v[i])
+			              : rm_shm_pair(a, url, l, &l->v[i]);
 	struct ins_obj *o = found ? NULL : rm_file_obj(l, kind, rest);
 	if (o)
 		return rm_one(a, url, o);

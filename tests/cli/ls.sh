@@ -321,6 +321,32 @@ same "once its mapper is gone, no holder" "$(pids_of shm:/ipk-ls-map)" ""
 rm -f /dev/shm/ipk-ls-map
 ipcrm -m "$M"
 
+# --- rm sysvshm: without a record removes the segment and its set ------
+has_set() { test -n "$(ipcs -s | awk -v k="$1" '$1 == k')"; }
+touch "$TMP/no-rec"
+XDG_RUNTIME_DIR=$TMP/no-rec listen sysvshm sysvshm:0x4a5e0001
+check "a sysvshm listener without a record has its segment and set" \
+	wait_for has_set 0x4a5e0001
+"$IPK" rm sysvshm:0x4a5e0001 2>/dev/null
+same "rm refuses the pair while its listener is attached" "$?" 1
+kill -KILL "$LAST"
+wait_for gone "$LAST"
+"$IPK" rm sysvshm:0x4a5e0001 >/dev/null
+same "rm of the killed listener's ring exits 0" "$?" 0
+same "... and neither its segment nor its set is left" \
+	"$(ipcs -m -s | awk '$1 == "0x4a5e0001"')" ""
+"${NOBODY[@]}" $PY -c 'import sysv_ipc
+sysv_ipc.Semaphore(0x4a5e0002, sysv_ipc.IPC_CREX, mode=0o600)'
+$PY -c 'import sysv_ipc
+sysv_ipc.SharedMemory(0x4a5e0002, sysv_ipc.IPC_CREX, mode=0o600).detach()'
+"$IPK" rm sysvshm:0x4a5e0002 2>"$TMP/err"
+same "rm refuses a segment whose set is another user's" "$?" 1
+check "... naming the set's owner" grep -q "belongs to user nobody" "$TMP/err"
+same "... and leaves both" \
+	"$(ipcs -m -s | awk '$1 == "0x4a5e0002"' | wc -l)" 2
+"$IPK" rm --force sysvshm:0x4a5e0002 >/dev/null
+same "rm --force removes both" "$(ipcs -m -s | awk '$1 == "0x4a5e0002"')" ""
+
 # --- fork and exec: what the guide says of the OFD lock ------------------
 # owner MODE URL: ipk_listen(URL) in Python, then MODE: "fork" leaves a
 # child holding the channel and exits; "exec" becomes sleep(1).
