@@ -23,12 +23,12 @@ _ipckit_opts() {
 		"--help" ;;
 	sem) echo "--value --timeout --help" ;;
 	bench) echo "--quick --size --only --repeat --rtts --count --time" \
-		"--timeout --gap --json --csv --svg --html --help" ;;
+		"--timeout --gap --redis --json --csv --svg --html --help" ;;
 	ls) echo "--kind --user --stale --json --help" ;;
 	rm) echo "--stale --force --dry-run --help" ;;
 	limits) echo "--json --help" ;;
 	tcp-trace) echo "--close --linger --data --port --v6 --wait --json" \
-		"--pcap --svg --help" ;;
+		"--pcap --svg --restart --count --pid --help" ;;
 	*) echo "--help" ;;
 	esac
 }
@@ -39,7 +39,8 @@ _ipckit_takes_value() {
 	--timeout | --type | --prio | --file | --fd | -n | --count | -o | \
 		--output | --save-fds | --save-fds-max | --value | --size | \
 		--only | --repeat | --rtts | --time | --gap | --svg | --html | \
-		--stats | --kind | --user | --close | --data | --port | --pcap)
+		--stats | --kind | --user | --close | --data | --port | --pcap | \
+		--redis | --pid)
 		return 0 ;;
 	esac
 	return 1
