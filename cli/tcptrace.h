@@ -93,6 +93,7 @@ struct tt_watch_hook {
 	int (*tick)(void *arg, struct tt_fs *fs, struct tt_cap *cap);
 	bool (*keep)(void *arg, const struct tt_event *e);
 	void *arg;
+	const struct tt_ports *ports; /* followed: the sampler reads them */
 };
 /* Watch until SIGINT, --count or the hook ends it; what names it in
  * messages. tr->port (or the hook's first tick) says the ports. */
@@ -134,6 +135,13 @@ int tt_diag_timewait(struct tt_trace *tr);
 struct tt_sampler;
 int tt_sampler_start(struct tt_sampler **s, struct tt_trace *tr);
 void tt_sampler_stop(struct tt_sampler *s);
+/* Watching without the tracepoint: the connections on ports (read at
+ * each sample) of family (0: both), sampled by each tt_wsamp_read. */
+struct tt_wsamp;
+int tt_wsamp_open(struct tt_wsamp **ws, const struct tt_ports *ports,
+                  int family);
+int tt_wsamp_read(struct tt_wsamp *ws, struct tt_trace *tr);
+void tt_wsamp_close(struct tt_wsamp *ws);
 
 /* Packets (tcptrace_pcap.c, or tcptrace_nopcap.c without libpcap). */
 struct tt_cap;

@@ -2,8 +2,9 @@
  * tcptrace_diag.c - what tcp-trace asks sock_diag (NETLINK_SOCK_DIAG,
  * inet_diag): the timewait socket the close left and the time its timer
  * has left, and, where the tracepoint is out of reach (not root), the
- * connection's states sampled every millisecond.  Sampling misses what
- * lasts less than a sample: the events are marked sampled.
+ * connection's states sampled every millisecond (also for watching, by
+ * the watched ports).  Sampling misses what lasts less than a sample:
+ * the events are marked sampled.
  */
 #include "cli.h"
 #include "tcptrace.h"
@@ -190,4 +191,140 @@ tt_sampler_stop(struct tt_sampler *s)
 	s->stop = 1;
 	pthread_join(s->th, NULL);
 	free(s);
+}
+
+/* Watching without the tracepoint: every connection on the watched ports,
+ * by its ports, with the state it had at the last sample. */
+#define WS_MAX 1024
+#define WS_CLOSE 7 /* TCP_CLOSE */
+
+struct ws_conn {
+	uint16_t lport, rport;
+	uint8_t side, st;
+	bool seen;
+};
+
+struct tt_wsamp {
+	const struct tt_ports *ports;
+	int family; /* AF_INET, AF_INET6, or 0 for both */
+	bool started;
+	bool full;
+	size_t n;
+	struct ws_conn c[WS_MAX];
+	struct tt_trace *tr;
+	int err;
+};
+
+int
+tt_wsamp_open(struct tt_wsamp **out, const struct tt_ports *ports, int family)
+{
+	struct tt_wsamp *ws = calloc(1, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	ws->ports = ports;
+	ws->family = family;
+	*out = ws;
+	return 0;
+}
+
+void
+tt_wsamp_close(struct tt_wsamp *ws)
+{
+	free(ws);
+}
+
+static void
+ws_event(struct tt_wsamp *ws, const struct ws_conn *c, int oldst, int newst)
+{
+	struct tt_event e = {.t = tt_now(),
+	                     .kind = TT_STATE,
+	                     .side = c->side,
+	                     .oldst = oldst,
+	                     .newst = newst,
+	                     .sampled = true,
+	                     .sport = c->lport,
+	                     .dport = c->rport};
+	if (!ws->err)
+		ws->err = tt_add(ws->tr, &e);
+}
+
+static struct ws_conn *
+ws_find(struct tt_wsamp *ws, int side, int lport, int rport)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		if (ws->c[i].side == side && ws->c[i].lport == lport &&
+		    ws->c[i].rport == rport)
+			return &ws->c[i];
+	if (ws->n == WS_MAX) {
+		if (!ws->full)
+			fprintf(stderr,
+			        "ipckit: tcp-trace: more than %d "
+			        "connections; the others are not shown\n",
+			        WS_MAX);
+		ws->full = true;
+		return NULL;
+	}
+	ws->c[ws->n] = (struct ws_conn){.side = (uint8_t)side,
+	                                .lport = (uint16_t)lport,
+	                                .rport = (uint16_t)rport};
+	return &ws->c[ws->n++];
+}
+
+/* One socket of the dump: a connection that appears after the first
+ * sample comes from CLOSE, one there from the start is first seen. */
+static void
+ws_one(const struct inet_diag_msg *m, void *arg)
+{
+	struct tt_wsamp *ws = arg;
+	int sport = ntohs(m->id.idiag_sport), dport = ntohs(m->id.idiag_dport);
+	int side = tt_ports_has(ws->ports, sport)   ? TT_SERVER
+	           : tt_ports_has(ws->ports, dport) ? TT_CLIENT
+	                                            : -1;
+	if (side < 0 || !dport) /* listeners are not connections */
+		return;
+	struct ws_conn *c = ws_find(ws, side, sport, dport);
+	if (!c)
+		return;
+	c->seen = true;
+	if (c->st == m->idiag_state)
+		return;
+	ws_event(ws, c,
+	         c->st         ? c->st
+	         : ws->started ? WS_CLOSE
+	                       : 0,
+	         m->idiag_state);
+	c->st = m->idiag_state;
+}
+
+/* A connection no longer in the dump is CLOSE. */
+static void
+ws_sweep(struct tt_wsamp *ws)
+{
+	for (size_t i = 0; i < ws->n;) {
+		struct ws_conn *c = &ws->c[i];
+		if (c->seen) {
+			c->seen = false;
+			i++;
+			continue;
+		}
+		ws_event(ws, c, c->st, WS_CLOSE);
+		*c = ws->c[--ws->n];
+	}
+}
+
+int
+tt_wsamp_read(struct tt_wsamp *ws, struct tt_trace *tr)
+{
+	int err = 0;
+	ws->tr = tr;
+	ws->err = 0;
+	if (ws->family != AF_INET6)
+		err = diag_dump(AF_INET, DIAG_ALL, ws_one, ws);
+	if (!err && ws->family != AF_INET)
+		err = diag_dump(AF_INET6, DIAG_ALL, ws_one, ws);
+	if (err)
+		return err;
+	ws_sweep(ws);
+	ws->started = true;
+	return ws->err;
 }

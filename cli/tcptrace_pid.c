@@ -206,7 +206,8 @@ pid_tick(void *arg, struct tt_fs *fs, struct tt_cap *cap)
 	if (!w->dirty)
 		return 0;
 	w->dirty = false;
-	err = tt_fs_ports(fs, &w->srv, w->pid);
+	if (fs) /* else the sampler reads w->srv */
+		err = tt_fs_ports(fs, &w->srv, w->pid);
 	if (!err && cap)
 		err = tt_cap_ports(cap, &w->srv);
 	return err;
@@ -277,7 +278,8 @@ pid_run(struct pid_watch *w, const struct tt_opts *o)
 {
 	char what[32];
 	struct tt_trace tr = {.states = "tracepoint", .tw_ms = {-1, -1}};
-	struct tt_watch_hook h = {.tick = pid_tick, .keep = pid_keep, .arg = w};
+	struct tt_watch_hook h = {
+	        .tick = pid_tick, .keep = pid_keep, .arg = w, .ports = &w->srv};
 	int err = pid_scan(w);
 	snprintf(what, sizeof(what), "pid %d", w->pid);
 	if (err)

@@ -1,9 +1,10 @@
 /*
  * tcptrace_watch.c - `ipckit tcp-trace HOST:PORT`: the connections others
  * make to that address (nc, curl, a program under test), live: the
- * tracepoint's states from trace_pipe and the capture's packets, merged
- * in time order with a short hold, until SIGINT or --count connections
- * have closed.  The side on PORT is the server, the other the client.
+ * tracepoint's states from trace_pipe (without it, sock_diag sampled
+ * every millisecond) and the capture's packets, merged in time order with
+ * a short hold, until SIGINT or --count connections have closed.  The side on
+ * PORT is the server, the other the client.
  * --pid runs the same loop with a hook that picks ports and events.
  */
 #include "cli.h"
@@ -15,13 +16,16 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define WATCH_HOLD 0.1 /* s: an event waits this long for earlier ones */
 #define WATCH_TICK_MS 50
-#define WATCH_HOOK_S 0.1 /* s between the hook's ticks */
-#define WATCH_CLOSE 7    /* TCP_CLOSE */
-#define WATCH_SYN_SENT 2 /* TCP_SYN_SENT */
-#define WATCH_SYN_RECV 3 /* TCP_SYN_RECV */
+#define WATCH_SAMPLE_MS 1
+#define WATCH_HOOK_S 0.1  /* s between the hook's ticks */
+#define WATCH_CLOSE 7     /* TCP_CLOSE */
+#define WATCH_SYN_SENT 2  /* TCP_SYN_SENT */
+#define WATCH_SYN_RECV 3  /* TCP_SYN_RECV */
+#define WATCH_TIME_WAIT 6 /* TCP_TIME_WAIT */
 
 /* --count counts connections seen from their start to the server's
  * close, by client port: one already open when the watch began is
@@ -30,6 +34,15 @@ struct watch_count {
 	long long closed;
 	uint8_t opened[65536 / 8];
 };
+
+/* The server's end is done: CLOSE, or, sampled, the TIME_WAIT that the
+ * tracepoint shows as CLOSE (the sampler sees CLOSE only 60 s later). */
+static bool
+watch_closed(const struct tt_event *e)
+{
+	return e->newst == WATCH_CLOSE ||
+	       (e->sampled && e->newst == WATCH_TIME_WAIT);
+}
 
 static void
 watch_count(struct watch_count *c, const struct tt_event *e)
@@ -41,7 +54,9 @@ watch_count(struct watch_count *c, const struct tt_event *e)
 	if ((e->side == TT_CLIENT && e->newst == WATCH_SYN_SENT) ||
 	    (e->side == TT_SERVER && e->newst == WATCH_SYN_RECV))
 		c->opened[cp >> 3] |= bit;
-	if (e->side == TT_SERVER && e->newst == WATCH_CLOSE &&
+	if (e->sampled && e->oldst == WATCH_CLOSE) /* appeared */
+		c->opened[cp >> 3] |= bit;
+	if (e->side == TT_SERVER && watch_closed(e) &&
 	    (c->opened[cp >> 3] & bit)) {
 		c->opened[cp >> 3] &= (uint8_t)~bit;
 		c->closed++;
@@ -107,37 +122,57 @@ watch_flush(struct tt_trace *tr, size_t shown, double limit,
 	return shown;
 }
 
+/* Where the events come from: the tracepoint (fs) or, without it, the
+ * sock_diag sampler (ws); packets when cap. */
+struct watch_src {
+	struct tt_fs *fs;
+	struct tt_wsamp *ws;
+	struct tt_cap *cap;
+};
+
 /* The hook's tick when it is due: > 0 ends the watch. */
 static int
-watch_tick(const struct tt_watch_hook *h, struct tt_fs *fs, struct tt_cap *cap,
+watch_tick(const struct tt_watch_hook *h, const struct watch_src *src,
            double *next)
 {
 	if (!h || tt_now() < *next)
 		return 0;
 	*next = tt_now() + WATCH_HOOK_S;
-	return h->tick(h->arg, fs, cap);
+	return h->tick(h->arg, src->fs, src->cap);
 }
 
+/* Sampling wakes every millisecond, as the own-pair sampler does. */
 static int
-watch_wait(struct pollfd p[3])
+watch_wait(struct pollfd p[3], const struct watch_src *src)
 {
-	return poll(p, 3, WATCH_TICK_MS) < 0 && errno != EINTR ? -errno : 0;
+	int ms = src->fs ? WATCH_TICK_MS : WATCH_SAMPLE_MS;
+	return poll(p, 3, ms) < 0 && errno != EINTR ? -errno : 0;
 }
 
 static int
-watch_loop(struct tt_trace *tr, struct tt_fs *fs, struct tt_cap *cap,
+watch_read(const struct watch_src *src, struct tt_trace *tr)
+{
+	int err =
+	        src->fs ? tt_fs_read(src->fs, tr) : tt_wsamp_read(src->ws, tr);
+	if (!err && src->cap)
+		err = tt_cap_read(src->cap, tr);
+	return err;
+}
+
+static int
+watch_loop(struct tt_trace *tr, const struct watch_src *src,
            const struct tt_opts *o, const char *what,
            const struct tt_watch_hook *h)
 {
 	struct pollfd p[3] = {
 	        {.fd = cli_cancel_fd(), .events = POLLIN},
-	        {.fd = tt_fs_pipe(fs), .events = POLLIN},
-	        {.fd = cap ? tt_cap_fd(cap) : -1, .events = POLLIN}};
+	        {.fd = src->fs ? tt_fs_pipe(src->fs) : -1, .events = POLLIN},
+	        {.fd = src->cap ? tt_cap_fd(src->cap) : -1, .events = POLLIN}};
 	size_t shown = 0;
 	double next = 0;
-	if (p[1].fd < 0)
+	if (src->fs && p[1].fd < 0)
 		return p[1].fd;
-	int err = watch_tick(h, fs, cap, &next);
+	int err = watch_tick(h, src, &next);
 	if (err)
 		return err < 0 ? err : 0;
 	struct watch_count *c = calloc(1, sizeof(*c));
@@ -146,13 +181,11 @@ watch_loop(struct tt_trace *tr, struct tt_fs *fs, struct tt_cap *cap,
 	fprintf(stderr, "ipckit: tcp-trace: watching %s (SIGINT stops)\n",
 	        what);
 	while (!err && !cli_stop && (!o->count || c->closed < o->count)) {
-		err = watch_wait(p);
+		err = watch_wait(p, src);
 		if (!err)
-			err = tt_fs_read(fs, tr);
-		if (!err && cap)
-			err = tt_cap_read(cap, tr);
+			err = watch_read(src, tr);
 		if (!err)
-			err = watch_tick(h, fs, cap, &next);
+			err = watch_tick(h, src, &next);
 		shown = watch_flush(tr, shown, tt_now() - WATCH_HOLD, c, h);
 	}
 	watch_flush(tr, shown, 1e300, c, h);
@@ -160,27 +193,47 @@ watch_loop(struct tt_trace *tr, struct tt_fs *fs, struct tt_cap *cap,
 	return err < 0 ? err : 0;
 }
 
+/* No tracepoint: say once what that costs, and sample sock_diag. */
+static int
+watch_sampled(struct tt_trace *tr, struct watch_src *src,
+              const struct tt_watch_hook *h, const struct tt_ports *one,
+              int err)
+{
+	/* a process's sockets may be of either family */
+	int family = h ? 0 : tr->v6 ? AF_INET6 : AF_INET;
+	fprintf(stderr,
+	        "ipckit: tcp-trace: no tracepoint sock:inet_sock_set_state "
+	        "(%s; it needs root and tracefs): states sampled from "
+	        "sock_diag every millisecond, marked sampled; shorter ones "
+	        "are missed\n",
+	        strerror(-err));
+	tr->states = "sampled";
+	return tt_wsamp_open(&src->ws, h ? h->ports : one, family);
+}
+
 int
 tt_watch_run(struct tt_trace *tr, const struct tt_opts *o, const char *what,
              const struct tt_watch_hook *h)
 {
-	struct tt_fs *fs = NULL;
-	struct tt_cap *cap = NULL;
+	struct watch_src src = {0};
+	struct tt_ports one = {.n = 1, .port = {tr->port}};
 	const char *why = NULL;
-	int err = tt_fs_open(&fs, tr->port);
+	int err = tt_fs_open(&src.fs, tr->port);
 	tr->isn_shown = true; /* SYNs the hook drops are no ISN */
 	if (err)
-		return cli_fail_hint("tcp-trace", "sock:inet_sock_set_state",
-		                     err, "watching needs root and tracefs");
-	if (tt_cap_open(&cap, tr->port, tr->dev, &why) == 0)
+		err = watch_sampled(tr, &src, h, &one, err);
+	if (err)
+		return cli_fail("tcp-trace", what, err);
+	if (tt_cap_open(&src.cap, tr->port, tr->dev, &why) == 0)
 		tr->packets = "libpcap";
 	else
 		fprintf(stderr, "ipckit: tcp-trace: no packets: %s\n", why);
 	tr->nopkt = why;
 	tr->t0 = tt_now();
-	err = watch_loop(tr, fs, cap, o, what, h);
-	tt_cap_close(cap);
-	tt_fs_close(fs);
+	err = watch_loop(tr, &src, o, what, h);
+	tt_cap_close(src.cap);
+	tt_wsamp_close(src.ws);
+	tt_fs_close(src.fs);
 	if (err)
 		return cli_fail("tcp-trace", what, err);
 	if (tr->json)

@@ -5,7 +5,8 @@
 # list equals what tshark captured on the same port in the same run and
 # what tshark reads back from --pcap; --linger shows RST; --json and the
 # SVG parse; as nobody the states are sampled (a subsequence of the true
-# ones); --restart needs SO_REUSEADDR only after the server closed first;
+# ones), for the own pair and for HOST:PORT; --restart needs
+# SO_REUSEADDR only after the server closed first;
 # HOST:PORT watches a connection nc makes to a socat server; --pid
 # watches a bash client's connections and an nc listener's;
 # tracefs instances and mounts are gone afterwards, SIGINT included.
@@ -438,6 +439,63 @@ EOF
 check "as nobody: sampled states, a subsequence of the true ones" \
 	test ! -s "$TMP/nobody.out"
 cat "$TMP/nobody.out"
+
+# HOST:PORT as nobody: no tracepoint, no capture; the states sampled.
+PORT=$(free_port)
+socat "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr,fork" SYSTEM:cat &
+PIDS+=("$!")
+wait_port "$PORT" # the watch starts faster than with tracefs
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$IPK" tcp-trace "127.0.0.1:$PORT" --count 1 --json \
+	>"$TMP/nwatch.json" 2>"$TMP/nwatch.err" &
+watch=$!
+PIDS+=("$watch")
+wait_text "$TMP/nwatch.err" watching
+# nc shuts its side down at EOF: the sleep holds ESTABLISHED for samples
+{ echo hi; sleep 0.3; } | nc -q1 127.0.0.1 "$PORT" >"$TMP/nnc.out"
+finish_watch "$watch"
+same "HOST:PORT as nobody --count 1: exit status" "$?" 0
+check "HOST:PORT as nobody: says the states are sampled" \
+	grep -q 'states sampled from sock_diag' "$TMP/nwatch.err"
+$PY - "$TMP/nwatch.json" <<'EOF2' >"$TMP/nwatch.out" 2>&1
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["states"] == "sampled" and t["packets"] is None, t
+ev = t["events"]
+assert ev and all(e["type"] == "state" and e["sampled"] for e in ev), ev
+true = {"client": ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2",
+                   "TIME_WAIT", "CLOSE"],
+        "server": ["SYN_RECV", "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK",
+                   "CLOSE"]}
+for s, seq in true.items():
+    got = [e["new"] for e in ev if e["side"] == s]
+    assert "ESTABLISHED" in got, (s, got)
+    it = iter(seq)
+    assert all(g in it for g in got), (s, got)   # a subsequence
+EOF2
+check "HOST:PORT as nobody: sampled states, a subsequence of the true ones" \
+	test ! -s "$TMP/nwatch.out" -a "$(cat "$TMP/nnc.out")" = hi
+cat "$TMP/nwatch.out"
+
+# --pid as nobody, of nobody's nc listener: sampled too.
+PORT=$(free_port)
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	nc -lk 127.0.0.1 "$PORT" >/dev/null &
+lis=$!
+PIDS+=("$lis")
+wait_port "$PORT"
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$IPK" tcp-trace --pid "$lis" --count 1 \
+	>"$TMP/npid.out" 2>"$TMP/npid.err" &
+watch=$!
+PIDS+=("$watch")
+wait_text "$TMP/npid.err" watching
+{ echo hi; sleep 0.3; } | nc -q1 127.0.0.1 "$PORT"
+finish_watch "$watch"
+same "--pid as nobody --count 1: exit status" "$?" 0
+check "--pid as nobody: both sides ESTABLISHED, sampled" \
+	test "$(grep -c -- '-> ESTABLISHED  (sampled)' "$TMP/npid.out")" = 2
+kill "$lis"
 
 # SIGINT while --wait sits out TIME_WAIT: exit 130, instance removed.
 "$IPK" tcp-trace --wait >"$TMP/int.out" 2>"$TMP/int.err" &
