@@ -8,13 +8,11 @@
 set -u
 
 IPK=${1:?usage: relay.sh IPCKIT [BUILD_DIR]}
-MULT=${IPK_TEST_MULT:-1}
 TMP=$(mktemp -d "/tmp/ipk-relay-$$.XXXXXX")
 MQ=/ipk-relay-$$
 KEY=$(printf '0x%08x' $((0x4b000000 + ($$ & 0xffff) * 16)))
 PIDS=()
 MADE=
-pass=0 fail=0
 
 cleanup() {
 	[ ${#PIDS[@]} -gt 0 ] && kill -KILL "${PIDS[@]}" 2>/dev/null
@@ -27,23 +25,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
-same() { # same NAME GOT WANT
-	if [ "$2" == "$3" ]; then ok "$1"; else ko "$1: got [$2], want [$3]"; fi
-}
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# wait_for FILE TEXT: up to 5 s (x MULT) for FILE to contain TEXT
-wait_for() {
-	local i
-	for i in $(seq $((100 * MULT))); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# ok, ko, same, free_port, wait_for
+. "$(dirname "$0")/lib.sh"
 # relay_bg ERR ARGS...: start a relay, wait until its sides are open
 relay_bg() {
 	local err=$1
@@ -387,5 +370,4 @@ usage "%n in a URL is not a format" "mq:/%n%n%s" 'fifo:%n?x=%s'
 "$IPK" send "mq:$MQ" --timeout 0 x 2>/dev/null
 [ $? -ne 0 ] && ok "no queue was made by any of them" || ko "mq:$MQ made"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -11,7 +11,6 @@
 set -u
 
 IPK=${1:?usage: relay_netns.sh IPCKIT [BUILD_DIR]}
-MULT=${IPK_TEST_MULT:-1}
 TMP=$(mktemp -d "/tmp/ipk-relayns-$$.XXXXXX")
 NSA=ipk-ra-$$ NSB=ipk-rb-$$ VA=iprla$$ VB=iprlb$$
 NET=10.201.$(($$ % 250)).
@@ -20,7 +19,6 @@ KEY=$(printf '0x%08x' $((0x4c000000 + ($$ & 0xffff) * 16)))
 N1=100000                    # messages of the first run
 N2=30000                     # of the run during which relay B dies
 PIDS=()
-pass=0 fail=0
 
 cleanup() {
 	[ ${#PIDS[@]} -gt 0 ] && kill -KILL "${PIDS[@]}" 2>/dev/null
@@ -33,11 +31,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
-same() { # same NAME GOT WANT
-	if [ "$2" == "$3" ]; then ok "$1"; else ko "$1: got [$2], want [$3]"; fi
-}
+# ok, ko, same (wait_for is redefined below: two hosts take longer)
+. "$(dirname "$0")/lib.sh"
 skip() {
 	echo "skip: $1"
 	exit 77
@@ -162,5 +157,4 @@ grep -q "^ipckit: relay: $((N1 + N2)) messages .* 0 drops" "$TMP/ra.err" &&
 kill -TERM "$RB"
 wait "$RB"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
