@@ -1,11 +1,16 @@
 # lib.sh - what the end-to-end scripts of tests/cli share: sourced, not
-# run.  Counts results (ok, ko, same), finds a free loopback port and
+# run.  Counts results (ok, ko, check, same), finds a free loopback port and
 # waits for a text in a file, stretched by $IPK_TEST_MULT.
 MULT=${IPK_TEST_MULT:-1}
 pass=0 fail=0
 
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
+check() { # check NAME CMD...: passes when CMD succeeds
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else ko "$name"; fi
+}
 same() { # same NAME GOT WANT
 	if [ "$2" == "$3" ]; then ok "$1"; else ko "$1: got [$2], want [$3]"; fi
 }

@@ -9,7 +9,6 @@ IPK=${1:?usage: limits.sh IPCKIT [BUILD_DIR]}
 PY=/usr/bin/python3
 TMP=$(mktemp -d "/tmp/ipk-lim-$$.XXXXXX")
 MQ=/ipk-lim-$$
-pass=0 fail=0
 
 cleanup() {
 	$PY -c 'import ctypes, sys
@@ -19,16 +18,8 @@ ctypes.CDLL("librt.so.1").mq_unlink(sys.argv[1].encode())' "$MQ"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
-same() {
-	if [ "$2" == "$3" ]; then ok "$1"; else ko "$1: got [$2], want [$3]"; fi
-}
+# ok, ko, check, same
+. "$(dirname "$0")/lib.sh"
 
 "$IPK" limits --json >"$TMP/l.json"
 same "limits --json exits 0" "$?" 0

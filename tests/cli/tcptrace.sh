@@ -19,7 +19,6 @@ MULT=${IPK_TEST_MULT:-1}
 PY=/usr/bin/python3
 TMP=$(mktemp -d "/tmp/ipk-tcptrace-$$.XXXXXX")
 PIDS=()
-pass=0 fail=0
 
 cleanup() {
 	[ ${#PIDS[@]} -gt 0 ] && kill -KILL "${PIDS[@]}" 2>/dev/null
@@ -29,16 +28,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
-same() {
-	if [ "$2" == "$3" ]; then ok "$1"; else ko "$1: got [$2], want [$3]"; fi
-}
+# ok, ko, check, same
+. "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ] || ! command -v tshark >/dev/null; then
 	echo "skip - tcptrace.sh needs root and tshark (scripts/deps.sh)"
