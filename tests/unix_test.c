@@ -763,3 +763,38 @@ Test(uds05, datagram_above_max_is_discarded_and_counted)
 	close(fd);
 	ipk_close(l);
 }
+
+/*
+ * ipk_send_batch with no messages is a flush: a big message that a
+ * deadline left part-written (ipk_send said 0: it counts as sent) is
+ * finished by it, -EAGAIN while nobody reads, 0 once it is all out.
+ */
+#define FLUSH_BIG (8u << 20)
+
+static int
+flush_reader(void *arg)
+{
+	ipk_chan *r = arg;
+	char *buf = malloc(FLUSH_BIG);
+	ssize_t n = buf ? ipk_recv(r, buf, FLUSH_BIG, WAIT) : -ENOMEM;
+	int ok = n == (ssize_t)FLUSH_BIG && th_check(buf, FLUSH_BIG, 3);
+	free(buf);
+	return ok ? 0 : 1;
+}
+
+Test(uds05, send_batch_of_nothing_flushes)
+{
+	ipk_chan *r, *w;
+	cr_assert_eq(ipk_pair("unix:", &r, &w), 0);
+	char *big = malloc(FLUSH_BIG);
+	cr_assert_not_null(big);
+	th_fill(big, FLUSH_BIG, 3);
+	cr_assert_eq(ipk_send(w, big, FLUSH_BIG, 50), 0, "part of it went");
+	free(big); /* the channel keeps the tail */
+	cr_expect_eq(ipk_send_batch(w, NULL, 0, 0), -EAGAIN, "nobody reads");
+	pid_t pid = th_spawn(flush_reader, r);
+	cr_expect_eq(ipk_send_batch(w, NULL, 0, WAIT), 0);
+	cr_expect_eq(th_wait(pid, WAIT), 0, "the message arrived whole");
+	ipk_close(w);
+	ipk_close(r);
+}
