@@ -496,6 +496,37 @@ Test(unix, seqpacket_pair_keeps_boundaries_and_sees_eof)
 	ipk_close(b);
 }
 
+/*
+ * ipk_recv reads a seqpacket without room for credentials and tells an
+ * empty message from EOF by MSG_CTRUNC: an empty one with a descriptor
+ * nobody asked for, one read with its sender, one into a NULL buffer.
+ */
+Test(unix, seqpacket_empty_message_is_not_eof)
+{
+	ipk_chan *a, *b;
+	cr_assert_eq(ipk_pair("unixpacket:", &a, &b), 0);
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	struct ipk_msg out = {.buf = "", .len = 0, .fds = &fd, .nfds = 1};
+	cr_assert_eq(ipk_sendmsg(b, &out, WAIT), 0);
+	cr_assert_eq(ipk_send(b, "", 0, WAIT), 0);
+	cr_assert_eq(ipk_send(b, NULL, 0, WAIT), 0);
+	int before = th_fd_count();
+	char buf[8];
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), WAIT), 0, "with a fd");
+	cr_expect_eq(th_fd_count(), before, "the unasked descriptor stays");
+	struct ipk_peer p;
+	struct ipk_msg m = {.buf = buf, .len = sizeof(buf), .peer = &p};
+	cr_expect_eq(ipk_recvmsg(a, &m, WAIT), 0);
+	cr_expect_eq(p.pid, getpid(), "the sender of an empty message");
+	cr_expect_eq(ipk_recv(a, NULL, 0, WAIT), 0, "into NULL");
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), 0), -EAGAIN);
+	ipk_close(b);
+	cr_expect_eq(ipk_recv(a, buf, sizeof(buf), WAIT), -EPIPE);
+	close(fd);
+	ipk_close(a);
+}
+
 /* --- UDS-05: whole messages on seqpacket and datagram sockets --- */
 
 static void

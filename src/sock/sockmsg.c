@@ -1,9 +1,10 @@
 /*
  * sockmsg.c - the data half of the socket transports: byte streams framed
- * by io.c with a frame deadline; whole datagrams and seqpackets (a size
- * probe with MSG_PEEK|MSG_TRUNC first, so a short buffer is -EMSGSIZE and
- * the message stays); sendmmsg batches; sender credentials and addresses;
- * SO_RXQ_OVFL drops; SCM_RIGHTS.
+ * by io.c with a frame deadline; whole datagrams and seqpackets (one
+ * recvmsg with MSG_TRUNC into the buffer and a reserved tail, so a short
+ * buffer is -EMSGSIZE and the message stays); sendmmsg batches; sender
+ * credentials and addresses, asked for only when needed; SO_RXQ_OVFL
+ * drops; SCM_RIGHTS.
  */
 #include "sock.h"
 
@@ -147,7 +148,9 @@ ipk__sock_dgram_send(struct ipk_chan *c, const struct ipk_msg *m,
 		rc = ipk__sock_put_fds(&mh, ctl.buf, m->fds, m->nfds);
 	int step = 1;
 	int flags = MSG_NOSIGNAL | ipk__msg_nowait(c, deadline);
-	while (rc == 0 && sendmsg(c->fd, &mh, flags) < 0) {
+	bool plain = !mh.msg_name && !mh.msg_controllen; /* send(): no msghdr */
+	while (rc == 0 && (plain ? send(c->fd, m->buf, m->len, flags)
+	                         : sendmsg(c->fd, &mh, flags)) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
@@ -355,33 +358,54 @@ sock_read(struct ipk__sock *s, struct ipk_msg *m, bool block)
 		char buf[IPK__CMSG_ROOM];
 		struct cmsghdr align;
 	} ctl;
-	struct sock_got g = {
-	        .p = {.pid = -1, .uid = (uid_t)-1, .gid = (gid_t)-1}};
+	struct sock_got g; /* not zeroed whole: fds[] alone is 1 KiB */
+	g.p.pid = -1;
+	g.p.uid = (uid_t)-1;
+	g.p.gid = (gid_t)-1;
+	g.p.addr.ss_family = AF_UNSPEC;
+	if (m->peer)
+		memset(&g.p.addr, 0, sizeof(g.p.addr));
+	bool unix_dgram = s->family == AF_UNIX && s->type == SOCK_DGRAM;
+	/*
+	 * The kernel fills only what is asked for.  The sender's address:
+	 * for the caller, or as the reply address of an unconnected socket.
+	 * Control data: descriptors, the sender's credentials (the caller's,
+	 * or the policy's), UDP's drop count.  A seqpacket needs neither to
+	 * tell EOF: with SO_PASSCRED, a message read without room for its
+	 * credentials is flagged MSG_CTRUNC, and EOF is not.
+	 */
+	bool want_name = m->peer || !s->connected;
+	bool want_ctl = m->peer || m->fds || s->family != AF_UNIX ||
+	                (unix_dgram && !s->pol.any);
 	size_t room = sock_tail_room(s, m); /* allocates s->tail */
 	struct iovec iov[2] = {{m->buf, m->len}, {s->tail, room}};
-	struct msghdr mh = {.msg_name = &g.p.addr,
-	                    .msg_namelen = sizeof(g.p.addr),
+	struct msghdr mh = {.msg_name = want_name ? &g.p.addr : NULL,
+	                    .msg_namelen = want_name ? sizeof(g.p.addr) : 0,
 	                    .msg_iov = iov,
-	                    .msg_iovlen = 2,
-	                    .msg_control = ctl.buf,
-	                    .msg_controllen = sizeof(ctl.buf)};
+	                    .msg_iovlen = room ? 2 : 1,
+	                    .msg_control = want_ctl ? ctl.buf : NULL,
+	                    .msg_controllen = want_ctl ? sizeof(ctl.buf) : 0};
 	int flags = MSG_TRUNC | MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT);
 	ssize_t r = recvmsg(s->base.fd, &mh, flags);
 	if (r < 0)
 		return errno == EINTR ? -EINTR : sock_rx_err(s, errno);
-	if (r == 0 && s->type == SOCK_SEQPACKET && !mh.msg_controllen)
+	if (r == 0 && s->type == SOCK_SEQPACKET &&
+	    (want_ctl ? !mh.msg_controllen : !(mh.msg_flags & MSG_CTRUNC)))
 		return -EPIPE;
 	g.p.addrlen = mh.msg_namelen;
-	sock_read_cmsgs(s, &mh, &g.p);
-	g.nfds = IPK__SCM_MAX;
-	g.lost = ipk__sock_take_fds(&mh, g.fds, &g.nfds);
-	bool unix_dgram = s->family == AF_UNIX && s->type == SOCK_DGRAM;
+	g.nfds = 0;
+	g.lost = 0;
+	if (want_ctl) {
+		sock_read_cmsgs(s, &mh, &g.p);
+		g.nfds = IPK__SCM_MAX;
+		g.lost = ipk__sock_take_fds(&mh, g.fds, &g.nfds);
+	}
 	if (unix_dgram && !ipk__sock_allowed(&s->pol, g.p.uid)) {
 		sock_close_fds(g.fds, g.nfds);
 		return -EACCES;
 	}
 	size_t len = (size_t)r;
-	if (len > m->len + iov[1].iov_len) { /* more than ?max= */
+	if (len > m->len + room) { /* more than ?max= */
 		sock_close_fds(g.fds, g.nfds);
 		s->discarded += r;
 		m->len = len;
