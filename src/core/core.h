@@ -80,6 +80,11 @@ enum {
 	 * cancel descriptor is then the one blocking call a plain program
 	 * makes, not a poll and a retry. */
 	IPK__BLOCKFD = 1u << 6,
+	/* With IPK__BLOCKFD: the kernel has no per-call non-blocking read
+	 * for fd (a FIFO's read end: RWF_NOWAIT is EOPNOTSUPP), so a read
+	 * that must not block polls first; one right after a wait that
+	 * found fd readable is the plain read, as there is one reader. */
+	IPK__POLLREAD = 1u << 7,
 };
 
 /* ?rxbudget= of a listener, shared with its connections (budget.c). */

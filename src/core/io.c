@@ -316,6 +316,13 @@ rx_read(struct ipk_chan *c, char *at, size_t room, bool block,
 		return read(c->fd, at, room);
 	if (c->flags & IPK__SOCK)
 		return recv(c->fd, at, room, MSG_DONTWAIT);
+	if (c->flags & IPK__POLLREAD) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		int n = poll(&p, 1, 0);
+		if (n == 0)
+			errno = EAGAIN;
+		return n > 0 ? read(c->fd, at, room) : -1;
+	}
 	struct iovec v = {at, room};
 	return preadv2(c->fd, &v, 1, -1, RWF_NOWAIT);
 }
@@ -342,12 +349,16 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 	deadline = rx_deadline(c, deadline);
 	bool block = ipk__may_block(c, deadline);
 	bool wait = !block && deadline != 0;
+	bool ready = false; /* a wait just found c->fd readable */
 	for (;;) {
 		if (wait && (rc = ipk__wait(c, c->fd, POLLIN, deadline)) < 0)
 			return rc;
+		ready |= wait;
 		char *at = b->data + b->off + b->len;
 		size_t room = b->cap - b->off - b->len;
-		ssize_t r = rx_read(c, at, room, block, h);
+		bool plain = block || (ready && (c->flags & IPK__POLLREAD));
+		ssize_t r = rx_read(c, at, room, plain, h);
+		ready = false;
 		if (r >= 0) {
 			if (b->len == 0 && r > 0)
 				c->rx_start =
@@ -361,6 +372,7 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 			return -errno;
 		if (!wait && (rc = ipk__wait(c, c->fd, POLLIN, deadline)) < 0)
 			return rc;
+		ready = !wait;
 	}
 }
 

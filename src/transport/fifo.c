@@ -56,6 +56,21 @@ fifo_listener_alive(int fd)
 	return fifo_lock_op(fd, F_OFD_GETLK, F_WRLCK);
 }
 
+/*
+ * The read end blocks, so a receive without deadline or cancel is one
+ * read, as in a plain program; a FIFO has no RWF_NOWAIT, so the reads
+ * that must not block poll first (IPK__POLLREAD).  It was opened
+ * non-blocking, since a blocking open waits for a writer.
+ */
+static int
+fifo_reader_blocks(struct ipk_chan *c)
+{
+	int rc = ipk__set_blockfd(c);
+	if (rc == 0)
+		c->flags |= IPK__POLLREAD;
+	return rc;
+}
+
 static int
 fifo_open_checked(const char *path, int flags, struct stat *st)
 {
@@ -98,7 +113,7 @@ fifo_adopt(struct fifo_chan *f, bool created)
 	c->fd = fd;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
-	return 0;
+	return fifo_reader_blocks(c);
 }
 
 static int
@@ -360,7 +375,7 @@ fifo_reopen(struct fifo_chan *f)
 	if (rc == 0 && dup3(fd, f->base.fd, O_CLOEXEC) < 0)
 		rc = -errno;
 	close(fd);
-	return rc;
+	return rc < 0 ? rc : fifo_reader_blocks(&f->base);
 }
 
 /* Read and throw away until every writer has closed: 0 then. */
@@ -369,20 +384,17 @@ fifo_drain(struct fifo_chan *f, int64_t deadline)
 {
 	char buf[PIPE_BUF];
 	for (;;) {
-		ssize_t r = read(f->base.fd, buf, sizeof(buf));
-		if (r > 0) {
-			f->discarded += r;
-			continue;
-		}
-		if (r == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
+		/* The read end blocks: read only what poll says is there. */
 		int rc = ipk__wait(&f->base, f->base.fd, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
+		ssize_t r = read(f->base.fd, buf, sizeof(buf));
+		if (r > 0)
+			f->discarded += r;
+		else if (r == 0)
+			return 0;
+		else if (errno != EINTR && errno != EAGAIN)
+			return -errno;
 	}
 }
 
