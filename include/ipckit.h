@@ -190,9 +190,9 @@ IPK_API int ipk_release(ipk_chan *ch);
 
 /*
  * ipk_fd - a descriptor to poll for readability, or -ENOTSUP.  Poll it;
- * read through ipk_recv.  Socket and pipe descriptors are in blocking
- * mode (each call of ours that must not wait says so itself), so do not
- * read or write them directly.
+ * read through ipk_recv.  Socket, pipe and FIFO-listener descriptors are in
+ * blocking mode (each call of ours that must not wait says so itself, or
+ * polls first), so do not read or write them directly.
  */
 IPK_API int ipk_fd(const ipk_chan *ch);
 
