@@ -114,7 +114,8 @@ recv_one(struct recv_ctx *r, ipk_chan *ch, int timeout_ms)
 		r->m.nfds = 0;
 	const char *scheme = ipk_scheme(ch);
 	struct cli_meta meta = {scheme, &r->m, -1};
-	if (!strcmp(scheme, "udp"))
+	/* The drop count is a system call: only when it is printed. */
+	if (r->o->json && !strcmp(scheme, "udp"))
 		meta.dropped = ipk_drops(ch);
 	int rc = cli_out_msg(&r->out, &meta, (size_t)n);
 	recv_fds(r);

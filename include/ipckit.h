@@ -212,8 +212,8 @@ IPK_API int ipk_name(const ipk_chan *ch, char *buf, size_t size);
 
 /*
  * ipk_drops - how many messages the kernel dropped before they reached
- * this end (udp: its receive buffer was full; counted by SO_RXQ_OVFL and
- * brought up to date by each receive).  -ENOTSUP where nothing is ever
+ * this end (udp: its receive buffer was full; the kernel's count for the
+ * socket, read at the call).  -ENOTSUP where nothing is ever
  * dropped or the count is not known.
  */
 IPK_API long long ipk_drops(const ipk_chan *ch);

@@ -123,8 +123,6 @@ ipk__sock_setup(struct ipk__sock *s)
 	/* Credentials with every message: who sent it, and EOF vs empty. */
 	if (s->family == AF_UNIX && s->type != SOCK_STREAM)
 		return sock_opt(fd, SOL_SOCKET, SO_PASSCRED, 1);
-	if (s->type == SOCK_DGRAM)
-		return sock_opt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
 	return 0;
 }
 

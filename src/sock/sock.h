@@ -80,7 +80,6 @@ struct ipk__sock {
 	size_t tail_len;        /* its mapped length */
 	struct ipk__held *held; /* datagrams: one that did not fit the buffer */
 	_Atomic long long discarded; /* datagrams: bytes above ?max= */
-	_Atomic uint32_t drops;      /* udp: datagrams the kernel dropped */
 	_Atomic long long refused;   /* listener: peers the policy refused */
 };
 
@@ -153,7 +152,7 @@ int ipk__stream_send_fds(struct ipk_chan *c, const struct ipk_msg *m,
 ssize_t ipk__stream_recv_fds(struct ipk_chan *c, struct ipk_msg *m,
                              int64_t deadline, struct ipk__fdq *q);
 
-/* Datagrams the kernel dropped on this udp channel (SO_RXQ_OVFL). */
+/* Datagrams the kernel dropped on this udp channel (SO_MEMINFO). */
 uint32_t ipk__sock_drops(const struct ipk_chan *c);
 
 #endif

@@ -3,12 +3,13 @@
  * by io.c with a frame deadline; whole datagrams and seqpackets (one
  * recvmsg with MSG_TRUNC into the buffer and a reserved tail, so a short
  * buffer is -EMSGSIZE and the message stays); sendmmsg batches; sender
- * credentials and addresses, asked for only when needed; SO_RXQ_OVFL
- * drops; SCM_RIGHTS.
+ * credentials and addresses, asked for only when needed; UDP drops
+ * (SO_MEMINFO); SCM_RIGHTS.
  */
 #include "sock.h"
 
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,7 @@ ipk__sock_dgram_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 }
 
 static void
-sock_read_cmsgs(struct ipk__sock *s, struct msghdr *mh, struct ipk_peer *p)
+sock_read_cmsgs(struct msghdr *mh, struct ipk_peer *p)
 {
 	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
 	for (; cm; cm = CMSG_NXTHDR(mh, cm)) {
@@ -219,10 +220,6 @@ sock_read_cmsgs(struct ipk__sock *s, struct msghdr *mh, struct ipk_peer *p)
 			p->pid = uc.pid;
 			p->uid = uc.uid;
 			p->gid = uc.gid;
-		} else if (cm->cmsg_type == SO_RXQ_OVFL) {
-			uint32_t n;
-			memcpy(&n, CMSG_DATA(cm), sizeof(n));
-			s->drops = n;
 		}
 	}
 }
@@ -370,13 +367,12 @@ sock_read(struct ipk__sock *s, struct ipk_msg *m, bool block)
 	 * The kernel fills only what is asked for.  The sender's address:
 	 * for the caller, or as the reply address of an unconnected socket.
 	 * Control data: descriptors, the sender's credentials (the caller's,
-	 * or the policy's), UDP's drop count.  A seqpacket needs neither to
+	 * or the policy's).  A seqpacket needs neither to
 	 * tell EOF: with SO_PASSCRED, a message read without room for its
 	 * credentials is flagged MSG_CTRUNC, and EOF is not.
 	 */
 	bool want_name = m->peer || !s->connected;
-	bool want_ctl = m->peer || m->fds || s->family != AF_UNIX ||
-	                (unix_dgram && !s->pol.any);
+	bool want_ctl = m->peer || m->fds || (unix_dgram && !s->pol.any);
 	size_t room = sock_tail_room(s, m); /* allocates s->tail */
 	struct iovec iov[2] = {{m->buf, m->len}, {s->tail, room}};
 	struct msghdr mh = {.msg_name = want_name ? &g.p.addr : NULL,
@@ -396,7 +392,7 @@ sock_read(struct ipk__sock *s, struct ipk_msg *m, bool block)
 	g.nfds = 0;
 	g.lost = 0;
 	if (want_ctl) {
-		sock_read_cmsgs(s, &mh, &g.p);
+		sock_read_cmsgs(&mh, &g.p);
 		g.nfds = IPK__SCM_MAX;
 		g.lost = ipk__sock_take_fds(&mh, g.fds, &g.nfds);
 	}
@@ -509,8 +505,19 @@ ipk__sock_stream_send(struct ipk_chan *c, const struct ipk_msg *m,
 	return ipk__stream_send_fds(c, m, deadline);
 }
 
+/*
+ * The kernel's count of datagrams dropped at this socket (sk_drops, the
+ * number SO_RXQ_OVFL would attach to each message), read when asked
+ * (SO_MEMINFO, Linux 4.12): no control data rides on every receive.
+ */
 uint32_t
 ipk__sock_drops(const struct ipk_chan *c)
 {
-	return ((const struct ipk__sock *)c)->drops;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+	if (c->fd >= 0 &&
+	    getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return mem[SK_MEMINFO_DROPS];
+	return 0;
 }

@@ -2,7 +2,7 @@
  * udp.c - "udp://host:port": UDP.  The listener binds and answers the
  * last sender; a dialer is connected (peer-locked: other sources are not
  * delivered, ICMP refusals surface as -ECONNREFUSED).  Unreliable by
- * nature: the kernel's drops are counted from SO_RXQ_OVFL.
+ * nature: ipk_drops reads the kernel's drop count (SO_MEMINFO).
  */
 #include "../sock/sock.h"
 #include "../core/transport.h"
