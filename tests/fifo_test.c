@@ -567,6 +567,12 @@ sigpipe_case(void *arg)
 	CK(ipk_send(w, "x", 1, 1000) == -EPIPE);
 	CK(ipk_send(w, "y", 1, 0) == -EPIPE);
 	CK(!sigpipe_pending());
+	/* A batch of PIPE_BUF groups and a chunked message, under one hold
+	 * of SIGPIPE. */
+	static char big[10000];
+	struct iovec v[3] = {{"a", 1}, {big, sizeof(big)}, {"b", 1}};
+	CK(ipk_send_batch(w, v, 3, 1000) == -EPIPE);
+	CK(!sigpipe_pending());
 	sigset_t now;
 	sigprocmask(SIG_SETMASK, NULL, &now);
 	CK(sigismember(&now, SIGPIPE) == blocked);

@@ -212,6 +212,12 @@ sigpipe_case(void *arg)
 	CK(ipk_send(wr, "x", 1, 1000) == -EPIPE);
 	CK(ipk_send(wr, "y", 1, 0) == -EPIPE);
 	CK(!sigpipe_pending());
+	/* A batch holds SIGPIPE off once for all its writes. */
+	struct iovec v[200];
+	for (int i = 0; i < 200; i++)
+		v[i] = (struct iovec){"z", 1};
+	CK(ipk_send_batch(wr, v, 200, 1000) == -EPIPE);
+	CK(!sigpipe_pending());
 	/* The caller's mask is as it was. */
 	sigset_t now;
 	sigprocmask(SIG_SETMASK, NULL, &now);

@@ -9,6 +9,7 @@
 #include "ipckit.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -171,6 +172,21 @@ int ipk__set_nonblock(int fd);
 /* Which process this is, without a system call: a number that changes in
  * the child of every fork (pthread_atfork; a raw clone() is not seen). */
 unsigned ipk__fork_gen(void);
+/*
+ * SIGPIPE held off in this thread across the pipe and FIFO writes between
+ * hold and release (nothing for sockets, or when SIGPIPE was ignored when
+ * c was made); a hold inside another is a no-op.  errno is kept.
+ */
+struct ipk__sigguard {
+	sigset_t old;
+	bool active, was_blocked, was_pending, raised;
+};
+void ipk__sigpipe_hold(const struct ipk_chan *c, struct ipk__sigguard *g);
+void ipk__sigpipe_release(struct ipk__sigguard *g);
+/* writev (pwritev2 with RWF_NOWAIT when nowait) on a pipe or FIFO, under
+ * a SIGPIPE hold of its own unless the caller holds one (sigpipe.c). */
+ssize_t ipk__pipe_writev(const struct ipk_chan *c, const struct iovec *iov,
+                         int n, bool nowait);
 /* Make fd blocking and mark c IPK__BLOCKFD (socket and pipe channels). */
 int ipk__set_blockfd(struct ipk_chan *c);
 

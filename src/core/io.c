@@ -1,8 +1,8 @@
 /*
  * io.c - full read/write loops shared by every transport: EINTR with the
- * time left, partial writes, SIGPIPE kept from the caller, and the
- * length-prefixed framing of byte streams (pipe, fifo, unix, tcp).
- * Deadlines and waits are in wait.c.
+ * time left, partial writes, and the length-prefixed framing of byte
+ * streams (pipe, fifo, unix, tcp).  Deadlines and waits are in wait.c;
+ * SIGPIPE is kept from the caller by sigpipe.c.
  */
 #include "core.h"
 
@@ -11,8 +11,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,42 +19,6 @@
 #define RX_MIN (64u * 1024)
 #define RX_KEEP (1u << 20) /* a bigger one may be freed once empty */
 #define BATCH_MAX 64       /* messages per writev */
-
-/* One writev, or a pwritev2 that must not block on a blocking pipe. */
-static ssize_t
-io_pipe_writev(int fd, const struct iovec *iov, int n, bool nowait)
-{
-	if (nowait)
-		return pwritev2(fd, iov, n, -1, RWF_NOWAIT);
-	return writev(fd, iov, n);
-}
-
-/*
- * writev on a pipe or FIFO with SIGPIPE blocked for this thread, and a
- * SIGPIPE that the write raised taken off the pending set again.
- */
-static ssize_t
-io_writev_nosig(int fd, const struct iovec *iov, int n, bool nowait)
-{
-	sigset_t set, old, pend;
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	bool was_blocked = sigismember(&old, SIGPIPE);
-	bool was_pending = false;
-	if (was_blocked && sigpending(&pend) == 0)
-		was_pending = sigismember(&pend, SIGPIPE);
-	ssize_t r = io_pipe_writev(fd, iov, n, nowait);
-	int e = errno;
-	if (r < 0 && e == EPIPE && !was_pending) {
-		struct timespec zero = {0, 0};
-		sigtimedwait(&set, NULL, &zero);
-	}
-	if (!was_blocked)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = e;
-	return r;
-}
 
 static ssize_t
 io_writev(struct ipk_chan *c, const struct iovec *iov, int n, int64_t deadline)
@@ -68,10 +30,7 @@ io_writev(struct ipk_chan *c, const struct iovec *iov, int n, int64_t deadline)
 		return sendmsg(c->fd, &mh,
 		               MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
 	}
-	bool nowait = !block && (c->flags & IPK__BLOCKFD);
-	if (c->flags & IPK__NOSIGPIPE)
-		return io_pipe_writev(c->fd, iov, n, nowait);
-	return io_writev_nosig(c->fd, iov, n, nowait);
+	return ipk__pipe_writev(c, iov, n, !block && (c->flags & IPK__BLOCKFD));
 }
 
 int
@@ -218,9 +177,9 @@ io_send_group(struct ipk_chan *c, const struct iovec *msgs, size_t k,
 	return (int)i;
 }
 
-int
-ipk__stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
-                 int64_t deadline)
+static int
+stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+            int64_t deadline)
 {
 	int rc = ipk__stream_flush(c, deadline);
 	if (rc < 0)
@@ -242,6 +201,17 @@ ipk__stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 			return sent ? (int)sent : -EMSGSIZE;
 	}
 	return (int)sent;
+}
+
+int
+ipk__stream_send(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+                 int64_t deadline)
+{
+	struct ipk__sigguard g;
+	ipk__sigpipe_hold(c, &g);
+	int rc = stream_send(c, msgs, n, deadline);
+	ipk__sigpipe_release(&g);
+	return rc;
 }
 
 int

@@ -318,15 +318,10 @@ fifo_send_big(struct fifo_chan *f, const struct iovec *m, int64_t deadline)
  * by fifo_send_big.  Returns how many messages went.
  */
 static int
-fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
-                int64_t deadline)
+fifo_send_groups(struct fifo_chan *f, const struct iovec *msgs, size_t n,
+                 int64_t deadline)
 {
-	struct fifo_chan *f = (struct fifo_chan *)c;
-	if (!f->writer)
-		return -ENOTSUP;
-	/* Nobody to interleave with: plain frames of any size, no lock. */
-	if (f->single)
-		return ipk__stream_send(c, msgs, n, deadline);
+	struct ipk_chan *c = &f->base;
 	int rc = fifo_send_tail(f, deadline);
 	if (rc == 0)
 		rc = fifo_lock_shared(f, deadline);
@@ -347,6 +342,23 @@ fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
 			             : -EAGAIN; /* stop: some did not go */
 	}
 	return sent ? (int)sent : rc;
+}
+
+static int
+fifo_send_batch(struct ipk_chan *c, const struct iovec *msgs, size_t n,
+                int64_t deadline)
+{
+	struct fifo_chan *f = (struct fifo_chan *)c;
+	if (!f->writer)
+		return -ENOTSUP;
+	/* Nobody to interleave with: plain frames of any size, no lock. */
+	if (f->single)
+		return ipk__stream_send(c, msgs, n, deadline);
+	struct ipk__sigguard g; /* once for all the groups and chunks */
+	ipk__sigpipe_hold(c, &g);
+	int rc = fifo_send_groups(f, msgs, n, deadline);
+	ipk__sigpipe_release(&g);
+	return rc;
 }
 
 static int
