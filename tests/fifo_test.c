@@ -797,6 +797,57 @@ Test(fifo, fifo01_recv_timeout_no_writer_is_not_eof)
 	ipk_close(l);
 }
 
+/* Two writers one after the other, each sending one word. */
+static int
+one_then_another(void *arg)
+{
+	struct peer *p = arg;
+	const char *words[] = {"late", "later"};
+	for (int i = 0; i < 2; i++) {
+		usleep(100000);
+		ipk_chan *w;
+		CK(ipk_dial(p->url, &w) == 0);
+		CK(ipk_send(w, words[i], strlen(words[i]), 1000) == 0);
+		ipk_close(w);
+	}
+	return 0;
+}
+
+/*
+ * The read end is blocking (ipckit.h: ipk_fd), yet a receive with timeout 0
+ * takes what is queued and then says -EAGAIN at once, and a receive with
+ * no timeout waits in read, through the last writer's leaving, for the
+ * next one.
+ */
+Test(fifo, read_end_blocks_zero_timeout_does_not)
+{
+	struct peer p = {.path = fresh_path("blocks")};
+	p.url = url_of(p.path, NULL);
+	ipk_chan *l = listen_ok(p.url);
+	int fl = fcntl(ipk_fd(l), F_GETFL);
+	cr_assert(fl >= 0 && !(fl & O_NONBLOCK), "flags %#x", fl);
+	ipk_chan *w = dial_ok(p.url);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(ipk_send(w, "abc", 3, 1000), 0);
+	char buf[16];
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 0), 3, "message %d",
+		             i);
+	long long t0 = th_now_ms();
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 0), -EAGAIN);
+	cr_expect_lt(th_now_ms() - t0, 500 * th_mult(), "timeout 0 waited");
+	ipk_close(w);
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), 0), -EAGAIN, "writer gone");
+	pid_t pid = spawn(one_then_another, &p);
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), -1), 4);
+	cr_expect_eq(ipk_recv(l, buf, sizeof(buf), -1), 5, "the next writer");
+	cr_expect_eq(memcmp(buf, "later", 5), 0);
+	expect_exit(pid, 5000, 0, "writers");
+	fl = fcntl(ipk_fd(l), F_GETFL);
+	cr_expect(fl >= 0 && !(fl & O_NONBLOCK), "after reopen %#x", fl);
+	ipk_close(l);
+}
+
 Test(fifo, fifo01_dial_timeout_no_reader)
 {
 	const char *path = fresh_path("noreader");

@@ -319,16 +319,16 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 	deadline = rx_deadline(c, deadline);
 	bool block = ipk__may_block(c, deadline);
 	bool wait = !block && deadline != 0;
-	bool ready = false; /* a wait just found c->fd readable */
+	bool waited = false; /* a wait below found c->fd readable */
 	for (;;) {
 		if (wait && (rc = ipk__wait(c, c->fd, POLLIN, deadline)) < 0)
 			return rc;
-		ready |= wait;
 		char *at = b->data + b->off + b->len;
 		size_t room = b->cap - b->off - b->len;
-		bool plain = block || (ready && (c->flags & IPK__POLLREAD));
+		/* Readable and one reader: a plain read cannot block. */
+		bool plain = block ||
+		             ((wait || waited) && (c->flags & IPK__POLLREAD));
 		ssize_t r = rx_read(c, at, room, plain, h);
-		ready = false;
 		if (r >= 0) {
 			if (b->len == 0 && r > 0)
 				c->rx_start =
@@ -342,7 +342,7 @@ ipk__rx_fill(struct ipk_chan *c, size_t need, int64_t deadline,
 			return -errno;
 		if (!wait && (rc = ipk__wait(c, c->fd, POLLIN, deadline)) < 0)
 			return rc;
-		ready = !wait;
+		waited = true;
 	}
 }
 

@@ -62,10 +62,9 @@ ssize_t
 ipk__pipe_writev(const struct ipk_chan *c, const struct iovec *iov, int n,
                  bool nowait)
 {
-	if (c->flags & IPK__NOSIGPIPE)
-		return sp_writev(c->fd, iov, n, nowait);
 	struct ipk__sigguard g;
-	ipk__sigpipe_hold(c, &g); /* nothing inside a caller's hold */
+	ipk__sigpipe_hold(c,
+	                  &g); /* nothing if ignored, or in a caller's hold */
 	ssize_t r = sp_writev(c->fd, iov, n, nowait);
 	if (r < 0 && errno == EPIPE && sp_guard)
 		sp_guard->raised = true;
